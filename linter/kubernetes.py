@@ -1,0 +1,269 @@
+"""What every Kubernetes rule needs to know about the shapes of objects: workloads, pod templates,
+containers, label selectors and resource quantities. Rules ask here instead of repeating the switch."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, Iterator
+
+from prodready.model import Path, Resource
+
+# kind → the API groups it is a workload in
+WORKLOAD_GROUPS = {
+    "Deployment": {"apps", "extensions"},
+    "StatefulSet": {"apps"},
+    "DaemonSet": {"apps", "extensions"},
+    "ReplicaSet": {"apps", "extensions"},
+    "ReplicationController": {""},
+    "Job": {"batch"},
+    "CronJob": {"batch"},
+    "Pod": {""},
+    "Rollout": {"argoproj.io"},
+}
+WORKLOAD_KINDS = frozenset(WORKLOAD_GROUPS)
+LONG_RUNNING_KINDS = WORKLOAD_KINDS - {"Job", "CronJob"}
+REPLICATED_KINDS = frozenset({"Deployment", "StatefulSet", "ReplicaSet", "Rollout"})
+AUTOSCALED_KINDS = frozenset({"Deployment", "StatefulSet", "Rollout"})
+AUTOSCALER_KINDS = frozenset({"HorizontalPodAutoscaler", "ScaledObject"})
+
+
+def is_workload(resource: Resource) -> bool:
+    return resource.group in WORKLOAD_GROUPS.get(resource.kind, ())
+
+
+def is_long_running(resource: Resource) -> bool:
+    return resource.kind in LONG_RUNNING_KINDS and is_workload(resource)
+
+
+def is_replicated(resource: Resource) -> bool:
+    return resource.kind in REPLICATED_KINDS and is_workload(resource)
+
+
+def is_autoscaler(resource: Resource) -> bool:
+    if resource.kind == "HorizontalPodAutoscaler":
+        return resource.group == "autoscaling"
+    return resource.kind == "ScaledObject" and resource.group == "keda.sh"
+
+
+def mapping(value: Any) -> dict:
+    """`value` if it is a mapping, else an empty one: wrong types in input never crash a rule."""
+    return value if isinstance(value, dict) else {}
+
+
+def sequence(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
+def dig(body: Any, path: Path) -> Any:
+    """The value at `path`, or None where the path breaks off or meets the wrong type."""
+    for step in path:
+        if isinstance(step, int) and isinstance(body, list) and 0 <= step < len(body):
+            body = body[step]
+        elif isinstance(step, str) and isinstance(body, dict):
+            body = body.get(step)
+        else:
+            return None
+    return body
+
+
+@dataclass(frozen=True)
+class PodTemplate:
+    """A pod template and where it lives: `owner` is the resource whose body holds it."""
+
+    owner: Resource
+    path: Path  # of the pod spec inside the owner's body
+
+    @property
+    def spec(self) -> dict:
+        return mapping(dig(self.owner.body, self.path))
+
+    @property
+    def metadata(self) -> dict:
+        if self.owner.kind == "Pod":
+            return self.owner.metadata
+        return mapping(dig(self.owner.body, self.path[:-1] + ("metadata",)))
+
+    @property
+    def labels(self) -> dict:
+        return mapping(self.metadata.get("labels"))
+
+    @property
+    def annotations(self) -> dict:
+        return mapping(self.metadata.get("annotations"))
+
+
+def own_pod_template(resource: Resource) -> PodTemplate | None:
+    """The pod template written in the workload itself (an Argo Rollout with `workloadRef` has none)."""
+    if not is_workload(resource):
+        return None
+    if resource.kind == "Pod":
+        path: Path = ("spec",)
+    elif resource.kind == "CronJob":
+        path = ("spec", "jobTemplate", "spec", "template", "spec")
+    else:
+        path = ("spec", "template", "spec")
+    if not isinstance(dig(resource.body, path), dict):
+        return None
+    return PodTemplate(resource, path)
+
+
+@dataclass(frozen=True)
+class Container:
+    body: dict
+    path: Path  # inside the owner's body
+    init: bool  # an init container that runs to completion before the others start
+
+    @property
+    def name(self) -> str:
+        return str(self.body.get("name", ""))
+
+
+def containers(template: PodTemplate, include_init: bool = False) -> Iterator[Container]:
+    """The regular containers, sidecars (init containers with `restartPolicy: Always`) among them,
+    and, with `include_init`, the other init containers too."""
+    spec = template.spec
+    for field in ("initContainers", "containers"):
+        for index, body in enumerate(sequence(spec.get(field))):
+            if not isinstance(body, dict):
+                continue
+            init = field == "initContainers" and body.get("restartPolicy") != "Always"
+            if init and not include_init:
+                continue
+            yield Container(body, template.path + (field, index), init)
+
+
+# --- resource quantities -------------------------------------------------------------------------
+
+_QUANTITY = re.compile(r"([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))([eE][+-]?[0-9]+|[numkMGTPE]i?|Ki)?\Z")
+_SUFFIXES = {
+    "": Fraction(1),
+    "n": Fraction(1, 10**9),
+    "u": Fraction(1, 10**6),
+    "m": Fraction(1, 1000),
+    "k": Fraction(10**3),
+    "M": Fraction(10**6),
+    "G": Fraction(10**9),
+    "T": Fraction(10**12),
+    "P": Fraction(10**15),
+    "E": Fraction(10**18),
+    "Ki": Fraction(2**10),
+    "Mi": Fraction(2**20),
+    "Gi": Fraction(2**30),
+    "Ti": Fraction(2**40),
+    "Pi": Fraction(2**50),
+    "Ei": Fraction(2**60),
+}
+
+
+def quantity(value: Any) -> Fraction | None:
+    """A Kubernetes quantity (`500m`, `1Gi`, `0.5`, `1e3`) as an exact number; None if it is not one."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return Fraction(value) if value == value and abs(value) != float("inf") else None
+    match = _QUANTITY.match(str(value).strip())
+    if not match:
+        return None
+    number, suffix = match.groups()
+    if suffix and suffix[0] in "eE":
+        return Fraction(number) * Fraction(10) ** int(suffix[1:])
+    multiplier = _SUFFIXES.get(suffix or "")
+    return None if multiplier is None else Fraction(number) * multiplier
+
+
+def resources_of(container: Container) -> tuple[dict, dict]:
+    """(requests, limits) of a container as written."""
+    resources = mapping(container.body.get("resources"))
+    return mapping(resources.get("requests")), mapping(resources.get("limits"))
+
+
+def has_request(container: Container, template: PodTemplate, resource_name: str) -> bool:
+    """Whether the container gets a request for `resource_name` as Kubernetes defaults it: a request
+    left out takes the limit's value, and pod-level resources cover every container."""
+    requests, limits = resources_of(container)
+    if requests.get(resource_name) is not None or limits.get(resource_name) is not None:
+        return True
+    pod = mapping(template.spec.get("resources"))
+    return any(mapping(pod.get(part)).get(resource_name) is not None for part in ("requests", "limits"))
+
+
+def has_limit(container: Container, template: PodTemplate, resource_name: str) -> bool:
+    _, limits = resources_of(container)
+    if limits.get(resource_name) is not None:
+        return True
+    return mapping(mapping(template.spec.get("resources")).get("limits")).get(resource_name) is not None
+
+
+# --- label selectors -----------------------------------------------------------------------------
+
+
+def label_text(value: Any) -> str:
+    """A label value as the API server stores it: YAML's `true` or `8080` written unquoted is still text."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def selects(selector: Any, labels: dict) -> bool:
+    """Whether a LabelSelector matches `labels`. An empty selector matches everything; a missing or
+    malformed one matches nothing."""
+    if not isinstance(selector, dict):
+        return False
+    for key, value in mapping(selector.get("matchLabels")).items():
+        if key not in labels or label_text(labels[key]) != label_text(value):
+            return False
+    for expression in sequence(selector.get("matchExpressions")):
+        if not isinstance(expression, dict):
+            return False
+        key, operator = expression.get("key"), expression.get("operator")
+        values = {label_text(v) for v in sequence(expression.get("values"))}
+        present = key in labels
+        if operator == "In":
+            matched = present and label_text(labels[key]) in values
+        elif operator == "NotIn":
+            matched = not present or label_text(labels[key]) not in values
+        elif operator == "Exists":
+            matched = present
+        elif operator == "DoesNotExist":
+            matched = not present
+        else:
+            return False
+        if not matched:
+            return False
+    return True
+
+
+def same_namespace(a: Resource, b: Resource) -> bool:
+    """Objects without a namespace are applied into whatever namespace the release targets, so they
+    match any namespace; two explicit namespaces must be equal."""
+    return a.namespace is None or b.namespace is None or a.namespace == b.namespace
+
+
+# --- autoscalers ---------------------------------------------------------------------------------
+
+
+def autoscaler_minimum(autoscaler: Resource) -> int | None:
+    """The autoscaler's minimum replicas with the API's defaults (HPA 1, KEDA 0); None if not a number."""
+    spec = mapping(autoscaler.body.get("spec"))
+    if autoscaler.kind == "HorizontalPodAutoscaler":
+        value = spec.get("minReplicas", 1)
+    else:
+        value = spec.get("minReplicaCount", 0)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def autoscaler_minimum_path(autoscaler: Resource) -> Path:
+    key = "minReplicas" if autoscaler.kind == "HorizontalPodAutoscaler" else "minReplicaCount"
+    return ("spec", key)
+
+
+def autoscaler_target(autoscaler: Resource) -> tuple[str, str] | None:
+    """(kind, name) of the workload an HPA or KEDA ScaledObject scales."""
+    reference = mapping(mapping(autoscaler.body.get("spec")).get("scaleTargetRef"))
+    name = reference.get("name")
+    kind = reference.get("kind", "Deployment" if autoscaler.kind == "ScaledObject" else None)
+    if not isinstance(name, str) or not isinstance(kind, str):
+        return None
+    return kind, name

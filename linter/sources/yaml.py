@@ -1,0 +1,345 @@
+"""Multi-document YAML → Kubernetes resources with source positions.
+
+Positions come from the events of libyaml's C parser (through ruamel.yaml.clib): one pass builds plain
+dicts and lists and records where every key and item starts. This reads about three times faster than
+composing ruamel nodes and ten times faster than its round-trip loader, and it keeps no node tree.
+
+Values resolve as Kubernetes resolves them (YAML 1.1: `yes`/`on` are booleans, `0755` is octal). Tags never
+construct objects: an unknown tag is ignored and its value read as data.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from _ruamel_yaml import (
+    AliasEvent,
+    CParser,
+    DocumentEndEvent,
+    DocumentStartEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+    StreamEndEvent,
+)
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from prodready.model import Location, Positions, Problem, Resource
+
+MAX_DEPTH = 500
+# Aliases share one object, so a "billion laughs" document costs nothing to build; it is refused anyway,
+# because anything that walks it (Kubernetes included) would expand it.
+MAX_ALIAS_EXPANSION = 100_000
+
+INVALID_INPUT = "PR001"
+DUPLICATE_KEY = "PR002"
+NOT_AN_OBJECT = "PR003"
+
+_NULLS = {"", "~", "null", "Null", "NULL"}
+_BOOLS = {
+    **dict.fromkeys(("true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON"), True),
+    **dict.fromkeys(("false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF"), False),
+}
+_INT = re.compile(r"[-+]?(?:0|[1-9][0-9_]*)\Z")
+_INT_OTHER_BASE = re.compile(r"[-+]?0(?:x[0-9a-fA-F_]+|o?[0-7_]+)\Z")
+_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?\Z")
+_SPECIAL_FLOATS = {".inf": float("inf"), "+.inf": float("inf"), "-.inf": float("-inf"), ".nan": float("nan")}
+_NUMBER_START = frozenset("0123456789+-.")
+
+
+class InvalidYaml(Exception):
+    def __init__(self, message: str, line: int, column: int) -> None:
+        super().__init__(message)
+        self.line, self.column = line, column
+
+
+def resolve_plain(text: str) -> Any:
+    """The value of an unquoted scalar."""
+    if text in _NULLS:
+        return None
+    boolean = _BOOLS.get(text)
+    if boolean is not None:
+        return boolean
+    if text[0] in _NUMBER_START:
+        if _INT.match(text):
+            return int(text.replace("_", ""))
+        if _INT_OTHER_BASE.match(text):
+            digits = text.replace("_", "").lstrip("+-")
+            sign = -1 if text[0] == "-" else 1
+            base = 16 if digits[1:2] == "x" else 8
+            return sign * int(digits[2:] if base == 16 or digits[1:2] == "o" else digits, base)
+        if _FLOAT.match(text):
+            return float(text.replace("_", ""))
+        lowered = text.lower()
+        if lowered in _SPECIAL_FLOATS:
+            return _SPECIAL_FLOATS[lowered]
+    return text
+
+
+def _scalar(event: ScalarEvent) -> Any:
+    if event.tag == "tag:yaml.org,2002:str" or not (event.implicit[0] or event.tag):
+        return event.value
+    return resolve_plain(event.value) if event.value else (None if event.implicit[0] else "")
+
+
+@dataclass
+class Document:
+    body: Any
+    start: Location
+    positions: Positions
+    duplicate_keys: list[Location] = field(default_factory=list)
+
+
+def _expanded_size(value: Any, sizes: dict[int, int]) -> int:
+    """How many nodes `value` stands for once every alias inside it is expanded."""
+    if not isinstance(value, (dict, list)):
+        return 1
+    known = sizes.get(id(value))
+    if known is None:
+        children = value.values() if isinstance(value, dict) else value
+        known = sizes[id(value)] = 1 + sum(_expanded_size(child, sizes) for child in children)
+    return known
+
+
+def _merge(mapping: dict, merged: Any, mark: Any) -> None:
+    """Apply a `<<` merge key: keys written in the mapping itself win over merged ones."""
+    sources = merged if isinstance(merged, list) else [merged]
+    for source in sources:
+        if not isinstance(source, dict):
+            raise InvalidYaml("a merge key (<<) needs a mapping or a list of mappings", mark.line, mark.column)
+        for key, value in source.items():
+            mapping.setdefault(key, value)
+
+
+def parse_documents(data: bytes | str, file: str) -> Iterator[Document]:
+    """Every document of a YAML stream, with positions. Raises InvalidYaml at the first error."""
+    parser = CParser(data)
+    get_event = parser.get_event
+    document: Document | None = None
+    stack: list[Any] = []
+    keys: list[Any] = []  # per open mapping: the key waiting for its value, or _NO_KEY
+    anchors: dict[str, Any] = {}
+    sizes: dict[int, int] = {}
+    expansion = 0
+    table: dict[int, Any] = {}
+    try:
+        get_event()  # StreamStart
+        while True:
+            event = get_event()
+            kind = type(event)
+            if kind is ScalarEvent:
+                value = _scalar(event)
+            elif kind is MappingStartEvent:
+                value = {}
+            elif kind is SequenceStartEvent:
+                value = []
+            elif kind is MappingEndEvent or kind is SequenceEndEvent:
+                closed = stack.pop()
+                keys.pop()
+                if kind is MappingEndEvent and "<<" in closed:
+                    _merge(closed, closed.pop("<<"), event.start_mark)
+                continue
+            elif kind is AliasEvent:
+                if event.anchor not in anchors:
+                    mark = event.start_mark
+                    raise InvalidYaml(f"unknown alias *{event.anchor}", mark.line, mark.column)
+                value = anchors[event.anchor]
+                expansion += _expanded_size(value, sizes)
+                if expansion > MAX_ALIAS_EXPANSION:
+                    mark = event.start_mark
+                    raise InvalidYaml(
+                        f"aliases expand to more than {MAX_ALIAS_EXPANSION:,} nodes (an alias bomb?)",
+                        mark.line,
+                        mark.column,
+                    )
+            elif kind is DocumentStartEvent:
+                mark = event.start_mark
+                positions = Positions(file)
+                table = positions.table
+                document = Document(None, Location(file, mark.line + 1, mark.column + 1), positions)
+                root: list[Any] = []
+                stack = [root]
+                keys = [_NO_KEY]
+                anchors.clear()
+                continue
+            elif kind is DocumentEndEvent:
+                document.body = root[0] if root else None
+                yield document
+                continue
+            elif kind is StreamEndEvent:
+                return
+            else:
+                continue
+
+            mark = event.start_mark
+            parent = stack[-1]
+            if type(parent) is list:
+                marks = table.get(id(parent))
+                if marks is None:
+                    marks = table[id(parent)] = []
+                marks.append((mark.line + 1, mark.column + 1))
+                parent.append(value)
+            else:
+                key = keys[-1]
+                if key is _NO_KEY:
+                    if kind is not ScalarEvent:
+                        hint = " (an unrendered template?)" if kind is MappingStartEvent else ""
+                        raise InvalidYaml(f"a mapping key that is not a string{hint}", mark.line, mark.column)
+                    key = keys[-1] = event.value
+                    marks = table.get(id(parent))
+                    if marks is None:
+                        marks = table[id(parent)] = {}
+                    elif key in marks:
+                        document.duplicate_keys.append(Location(file, mark.line + 1, mark.column + 1))
+                    marks[key] = (mark.line + 1, mark.column + 1)
+                    continue
+                parent[key] = value
+                keys[-1] = _NO_KEY
+            if event.anchor is not None and kind is not AliasEvent:
+                anchors[event.anchor] = value
+            if kind is MappingStartEvent or kind is SequenceStartEvent:
+                if len(stack) > MAX_DEPTH:
+                    raise InvalidYaml(f"nested deeper than {MAX_DEPTH} levels", mark.line, mark.column)
+                stack.append(value)
+                keys.append(_NO_KEY)
+    except MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        message = " ".join(filter(None, (error.context, error.problem)))
+        raise InvalidYaml(message, mark.line if mark else 0, mark.column if mark else 0) from None
+    except YAMLError as error:
+        raise InvalidYaml(str(error).splitlines()[0], 0, 0) from None
+
+
+_NO_KEY = object()
+_DOCUMENT_START = re.compile(rb"^---", re.MULTILINE)
+
+
+def _text_problem(data: bytes) -> tuple[str, int, int] | None:
+    """Why `data` is not YAML text at all, with the line and column where that shows."""
+    nul = data.find(b"\0", 0, 8192)
+    if nul >= 0:
+        return "a binary file (it contains NUL bytes), not YAML", data.count(b"\n", 0, nul) + 1, 1
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line_start = data.rfind(b"\n", 0, error.start) + 1
+        line = data.count(b"\n", 0, error.start) + 1
+        column = len(data[line_start : error.start].decode("utf-8", "replace")) + 1
+        return f"not UTF-8 text (byte 0x{data[error.start]:02x})", line, column
+    return None
+
+
+def read_documents(data: bytes, file: str) -> tuple[list[Document], list[tuple[str, Problem]]]:
+    """All readable documents of a file and the input problems found on the way.
+
+    After a syntax error, reading resumes at the next `---` line, so one broken document does not hide
+    the ones after it.
+    """
+    problem = _text_problem(data)
+    if problem:
+        message, line, column = problem
+        return [], [(INVALID_INPUT, Problem(message, location=Location(file, line, column)))]
+    documents: list[Document] = []
+    problems: list[tuple[str, Problem]] = []
+    offset_bytes, offset_lines = 0, 0
+    while True:
+        chunk = data[offset_bytes:] if offset_bytes else data
+        try:
+            for document in parse_documents(chunk, file):
+                if offset_lines:
+                    _shift(document, offset_lines)
+                documents.append(document)
+                for duplicate in document.duplicate_keys:
+                    problems.append((DUPLICATE_KEY, Problem("duplicate key: the first value is ignored", location=duplicate)))
+        except InvalidYaml as error:
+            line = offset_lines + error.line + 1
+            problems.append(
+                (INVALID_INPUT, Problem(f"invalid YAML: {error}", location=Location(file, line, error.column + 1)))
+            )
+            resume = _next_document_after(data, offset_bytes, line)
+            if resume is None:
+                return documents, problems
+            offset_bytes = resume
+            offset_lines = data.count(b"\n", 0, resume)
+            continue
+        return documents, problems
+
+
+def _next_document_after(data: bytes, start: int, line: int) -> int | None:
+    """Byte offset of the first `---` line below `line` (1-based), searching from `start`."""
+    position = start
+    for match in _DOCUMENT_START.finditer(data, start):
+        position = match.start()
+        if data.count(b"\n", 0, position) + 1 > line:
+            return position
+    return None
+
+
+def _shift(document: Document, lines: int) -> None:
+    """Move a document parsed from the middle of a file to its real lines."""
+    start = document.start
+    document.start = Location(start.file, start.line + lines, start.column)
+    document.duplicate_keys = [Location(d.file, d.line + lines, d.column) for d in document.duplicate_keys]
+    table = document.positions.table
+    for key, marks in table.items():
+        if isinstance(marks, dict):
+            table[key] = {k: (line + lines, column) for k, (line, column) in marks.items()}
+        else:
+            table[key] = [(line + lines, column) for line, column in marks]
+
+
+def _object(body: Any) -> tuple[str, str] | None:
+    """(apiVersion, kind) when `body` is a Kubernetes object."""
+    if isinstance(body, dict):
+        api_version, kind = body.get("apiVersion"), body.get("kind")
+        if isinstance(api_version, str) and isinstance(kind, str) and api_version and kind:
+            return api_version, kind
+    return None
+
+
+def _resource(body: dict, api_version: str, kind: str, document: Document, start: Location) -> Resource:
+    metadata = body.get("metadata")
+    metadata = metadata if isinstance(metadata, dict) else {}
+    name = metadata.get("name") or metadata.get("generateName") or ""
+    namespace = metadata.get("namespace")
+    return Resource(
+        kind=kind,
+        api_version=api_version,
+        name=str(name),
+        namespace=namespace if isinstance(namespace, str) and namespace else None,
+        body=body,
+        file=document.positions.file,
+        start=start,
+        positions=document.positions,
+    )
+
+
+def load_manifests(data: bytes, file: str) -> tuple[list[Resource], list[tuple[str, Problem]]]:
+    """The Kubernetes objects of a YAML (or JSON) file, `List` kinds unpacked, with the input problems."""
+    documents, problems = read_documents(data, file)
+    resources: list[Resource] = []
+    for document in documents:
+        body = document.body
+        if body is None:
+            continue
+        identity = _object(body)
+        if identity is None:
+            problems.append((NOT_AN_OBJECT, Problem("not a Kubernetes object (no apiVersion and kind)", location=document.start)))
+            continue
+        api_version, kind = identity
+        items = body.get("items")
+        if kind.endswith("List") and isinstance(items, list):
+            for index, item in enumerate(items):
+                start = document.positions.locate(body, ("items", index), document.start)
+                item_identity = _object(item)
+                if item_identity is None:
+                    problems.append((NOT_AN_OBJECT, Problem(f"{kind} item {index} is not a Kubernetes object", location=start)))
+                    continue
+                resources.append(_resource(item, *item_identity, document, start))
+        else:
+            resources.append(_resource(body, api_version, kind, document, document.start))
+    return resources, problems

@@ -1,0 +1,1 @@
+"""The rule catalogue; every module below registers its rules on import."""

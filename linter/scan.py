@@ -91,15 +91,21 @@ def load(source: SourceFile, max_size: int, stdin: Callable[[], bytes]) -> tuple
     return load_manifests(data, source.path)
 
 
-def scan(paths: list[str], options: ScanOptions, stdin: Callable[[], bytes] = lambda: b"") -> ScanResult:
+def scan(
+    paths: list[str],
+    options: ScanOptions,
+    stdin: Callable[[], bytes] = lambda: b"",
+    progress: Callable[[int, int], None] = lambda done, total: None,
+) -> ScanResult:
     rules = choose_rules(options.select, options.ignore)
     discovery = discover(paths)
     resources: list[Resource] = []
     problems = list(discovery.problems)
-    for source in discovery.files:
+    for done, source in enumerate(discovery.files, start=1):
         loaded, found = load(source, options.max_file_size, stdin)
         resources.extend(loaded)
         problems.extend(found)
+        progress(done, len(discovery.files))
     index = Index(resources, problems)
     findings, failures = engine.run(rules, index)
     return ScanResult(

@@ -270,11 +270,14 @@ def read_documents(data: bytes, file: str) -> tuple[list[Document], list[tuple[s
 
 
 def _next_document_after(data: bytes, start: int, line: int) -> int | None:
-    """Byte offset of the first `---` line below `line` (1-based), searching from `start`."""
-    position = start
-    for match in _DOCUMENT_START.finditer(data, start):
+    """Byte offset of the first `---` line at or below `line` (1-based) and after `start`: the parser
+    often reports an unclosed document at the marker of the next one."""
+    counted, lines = 0, 1
+    for match in _DOCUMENT_START.finditer(data, start + 1):
         position = match.start()
-        if data.count(b"\n", 0, position) + 1 > line:
+        lines += data.count(b"\n", counted, position)
+        counted = position
+        if lines >= line:
             return position
     return None
 

@@ -54,9 +54,9 @@ def container_missing_requests(workload: Resource, index: Index):
     if template is None:
         return
     for container in containers(template, include_init=True):
-        missing = [name for name in ("cpu", "memory") if not has_request(container, template, name)]
+        missing = [label for name, label in (("cpu", "CPU"), ("memory", "memory")) if not has_request(container, template, name)]
         if missing:
-            what = " and ".join(missing)
+            what = " or ".join(missing)
             yield Problem(f"container '{container.name}' has no {what} request", workload, container.path)
 
 

@@ -1,0 +1,145 @@
+"""SARIF 2.1.0 for GitHub code scanning: one run, full rule metadata, repository-relative URIs and
+fingerprints that survive unrelated edits."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from functools import lru_cache
+from urllib.parse import quote
+
+import attr
+import sarif_om as sarif
+
+from prodready import __version__
+from prodready.discover import STDIN
+from prodready.model import Finding, Level, Location, RuleMeta
+
+SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+INFORMATION_URI = "https://github.com/prodready/prodready"
+FINGERPRINT_KEY = "prodready/v1"
+_LEVELS = {Level.ERROR: "error", Level.WARNING: "warning", Level.NOTE: "note"}
+
+
+def to_json(value):
+    """sarif-om objects as SARIF JSON: schema property names, None and attrs defaults (the -1 sentinels)
+    dropped, `level` always kept because GitHub reads it."""
+    if attr.has(type(value)):
+        document = {}
+        for field in attr.fields(type(value)):
+            item = getattr(value, field.name)
+            default = field.default.factory() if isinstance(field.default, attr.Factory) else field.default
+            if item is None or (item == default and field.name != "level"):
+                continue
+            document[field.metadata["schema_property_name"]] = to_json(item)
+        return document
+    if isinstance(value, list):
+        return [to_json(item) for item in value]
+    if isinstance(value, dict):
+        return {key: to_json(item) for key, item in value.items()}
+    return value
+
+
+@lru_cache(maxsize=None)
+def _repository_root(directory: str) -> str | None:
+    if os.path.exists(os.path.join(directory, ".git")):
+        return directory
+    parent = os.path.dirname(directory)
+    return None if parent == directory else _repository_root(parent)
+
+
+def artifact_uri(path: str) -> str:
+    """The file's path relative to its repository (or to the working directory), as a URI reference:
+    never absolute, never with `..`, never `file://`."""
+    if path == STDIN:
+        return quote(path)
+    absolute = os.path.abspath(path)
+    root = _repository_root(os.path.dirname(absolute)) or os.getcwd()
+    relative = os.path.relpath(absolute, root)
+    if relative.startswith(os.pardir):
+        relative = absolute.lstrip(os.sep)
+    return quote(relative.replace(os.sep, "/"))
+
+
+def _physical(location: Location) -> sarif.PhysicalLocation:
+    return sarif.PhysicalLocation(
+        artifact_location=sarif.ArtifactLocation(uri=artifact_uri(location.file)),
+        region=sarif.Region(start_line=location.line, start_column=location.column),
+    )
+
+
+def _what_it_checks(meta: RuleMeta) -> str:
+    match = re.search(r"## What it checks\n(.*?)(?:\n\n|\Z)", meta.doc, re.S)
+    return " ".join((match.group(1) if match else meta.summary).split())
+
+
+def _descriptor(meta: RuleMeta) -> sarif.ReportingDescriptor:
+    tags = ["production-readiness"] + ([f"checklist-{meta.section}"] if meta.section else [])
+    return sarif.ReportingDescriptor(
+        id=meta.id,
+        name=meta.name,
+        short_description=sarif.MultiformatMessageString(text=meta.summary),
+        full_description=sarif.MultiformatMessageString(text=_what_it_checks(meta)),
+        help=sarif.MultiformatMessageString(text=meta.doc, markdown=meta.doc),
+        default_configuration=sarif.ReportingConfiguration(level=_LEVELS[meta.level]),
+        properties={"tags": tags, "precision": "high"},
+    )
+
+
+def _result(finding: Finding, rule_index: int) -> sarif.Result:
+    related = [
+        sarif.Location(id=number, physical_location=_physical(r.location), message=sarif.Message(text=r.message))
+        for number, r in enumerate(finding.related, start=1)
+    ]
+    return sarif.Result(
+        rule_id=finding.rule.id,
+        rule_index=rule_index,
+        level=_LEVELS[finding.level],
+        message=sarif.Message(text=finding.message),
+        locations=[sarif.Location(physical_location=_physical(finding.location))],
+        related_locations=related or None,
+        partial_fingerprints={FINGERPRINT_KEY: finding.fingerprint},
+    )
+
+
+def render(result, color: bool = False) -> str:
+    rules = result.rules
+    rule_index = {meta.id: number for number, meta in enumerate(rules)}
+    notifications = [
+        sarif.Notification(
+            message=sarif.Message(text=notification.message),
+            level="note",
+            locations=[sarif.Location(physical_location=sarif.PhysicalLocation(
+                artifact_location=sarif.ArtifactLocation(uri=artifact_uri(notification.file))
+            ))] if notification.file else None,
+        )
+        for notification in result.notifications
+    ]
+    log = sarif.SarifLog(
+        version="2.1.0",
+        schema_uri=SCHEMA_URI,
+        runs=[
+            sarif.Run(
+                tool=sarif.Tool(
+                    driver=sarif.ToolComponent(
+                        name="prodready",
+                        semantic_version=__version__,
+                        information_uri=INFORMATION_URI,
+                        rules=[_descriptor(meta) for meta in rules],
+                    )
+                ),
+                invocations=[
+                    sarif.Invocation(
+                        execution_successful=True,
+                        tool_execution_notifications=notifications or None,
+                    )
+                ],
+                results=[_result(finding, rule_index[finding.rule.id]) for finding in result.findings],
+                column_kind="unicodeCodePoints",
+            )
+        ],
+    )
+    document = to_json(log)
+    ordered = {"$schema": document.pop("$schema"), "version": document.pop("version"), **document}
+    return json.dumps(ordered, indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,40 @@
+"""`path:line:col: level PRnnn name: message`, one finding a line, related places indented below it."""
+
+from __future__ import annotations
+
+from prodready.model import Level
+from prodready.report import counts_by_level, escape_control
+
+_COLORS = {Level.ERROR: "\033[31m", Level.WARNING: "\033[33m", Level.NOTE: "\033[36m"}
+_BOLD, _DIM, _RESET = "\033[1m", "\033[2m", "\033[0m"
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
+def summary(result) -> str:
+    scanned = f"{_plural(result.files, 'file')}, {_plural(result.resources, 'resource')}"
+    if not result.findings:
+        return f"No findings in {scanned}."
+    counts = counts_by_level(result.findings)
+    levels = ", ".join(_plural(counts[str(level)], str(level)) for level in reversed(Level) if str(level) in counts)
+    return f"Found {_plural(len(result.findings), 'finding')} ({levels}) in {scanned}."
+
+
+def render(result, color: bool = False) -> str:
+    def paint(code: str, text: str) -> str:
+        return f"{code}{text}{_RESET}" if color else text
+
+    lines = []
+    for finding in result.findings:
+        location = finding.location
+        place = paint(_BOLD, f"{escape_control(location.file)}:{location.line}:{location.column}:")
+        level = paint(_COLORS.get(finding.level, ""), str(finding.level))
+        rule = paint(_DIM, f"{finding.rule.id} {finding.rule.name}:")
+        lines.append(f"{place} {level} {rule} {escape_control(finding.message)}")
+        for related in finding.related:
+            where = related.location
+            lines.append(f"    {escape_control(where.file)}:{where.line}:{where.column}: {escape_control(related.message)}")
+    lines.append(summary(result))
+    return "\n".join(lines) + "\n"

@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from prodready.model import Location, Notification, Problem
 
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
+TERRAFORM_SUFFIXES = (".tf", ".tfvars")
 STDIN = "<stdin>"
 
 
 @dataclass(frozen=True)
 class SourceFile:
     path: str  # as shown to the user: relative to what they typed, or `<stdin>`
-    kind: str  # "yaml"
+    kind: str  # "yaml" or "terraform"
 
 
 class UsageError(Exception):
@@ -75,18 +76,27 @@ def discover(paths: list[str]) -> Discovery:
                 if _chart_root(directory) and "templates" in subdirectories:
                     subdirectories.remove("templates")
                     skip_chart(directory)
-                files.extend(
-                    SourceFile(os.path.join(directory, name), "yaml") for name in names if name.endswith(YAML_SUFFIXES)
-                )
+                for name in names:
+                    kind = _kind(name)
+                    if kind:
+                        files.append(SourceFile(os.path.join(directory, name), kind))
         elif os.path.exists(given) or os.path.islink(given):
             chart = _inside_chart_templates(given)
             if chart:
                 skip_chart(os.path.relpath(chart))
             else:
-                files.append(SourceFile(given, "yaml"))
+                files.append(SourceFile(given, _kind(given) or "yaml"))
         else:
             raise UsageError(f"no such file or directory: {given}")
     return Discovery(sorted(_unique(files), key=lambda source: source.path), notifications, problems)
+
+
+def _kind(name: str) -> str | None:
+    if name.endswith(YAML_SUFFIXES):
+        return "yaml"
+    if name.endswith(TERRAFORM_SUFFIXES):
+        return "terraform"
+    return None
 
 
 def _walk(top: str, problems: list[tuple[str, Problem]]):

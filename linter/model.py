@@ -72,6 +72,7 @@ class Resource:
     file: str
     start: Location
     positions: Positions = field(repr=False)
+    references: frozenset[str] = frozenset()  # Terraform addresses this resource mentions
 
     @property
     def group(self) -> str:

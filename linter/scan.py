@@ -33,6 +33,9 @@ class ScanOptions:
     select: list[str] = field(default_factory=list)
     ignore: list[str] = field(default_factory=list)
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
+    var_files: list[str] = field(default_factory=list)
+    jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
+    cache: bool = True
 
 
 def _matches(meta: RuleMeta, key: str, exact_only: bool) -> bool:
@@ -82,13 +85,80 @@ def read_source(source: SourceFile, max_size: int, stdin: Callable[[], bytes]) -
     return data
 
 
-def load(source: SourceFile, max_size: int, stdin: Callable[[], bytes]) -> tuple[list[Resource], list[tuple[str, Problem]]]:
+def load_yaml(source: SourceFile, max_size: int, stdin: Callable[[], bytes]) -> tuple[list[Resource], list[tuple[str, Problem]]]:
     data = read_source(source, max_size, stdin)
     if isinstance(data, Problem):
         return [], [("PR001", data)]
     from prodready.sources.yaml import load_manifests
 
     return load_manifests(data, source.path)
+
+
+def parse_terraform_file(path: str, data: bytes):
+    """An HclFile, or the PR001 problem that kept the file from parsing. Runs in worker processes."""
+    from prodready.sources import text_problem
+    from prodready.sources.hcl import HclSyntaxError, parse_hcl
+
+    problem = text_problem(data)
+    if problem:
+        message, line, column = problem
+        return Problem(message, location=Location(path, line, column))
+    try:
+        return parse_hcl(data.decode("utf-8-sig"))
+    except HclSyntaxError as error:
+        return Problem(f"invalid HCL: {error}", location=Location(path, error.line, error.column))
+
+
+def _parse_all(named_data: list[tuple[str, bytes]], options: ScanOptions) -> list:
+    """Parse HCL files, from the cache where it has them, the rest in parallel across `options.jobs`."""
+    from prodready.cache import ParseCache
+    from prodready.sources.hcl import HclFile
+
+    cache = ParseCache("hcl") if options.cache else None
+    results: list = [cache.get(data, HclFile) if cache else None for _, data in named_data]
+    missing = [number for number, result in enumerate(results) if result is None]
+    if options.jobs > 1 and len(missing) > 8:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=options.jobs) as pool:
+            parsed = pool.map(parse_terraform_file, *zip(*(named_data[n] for n in missing)), chunksize=4)
+            for number, result in zip(missing, parsed):
+                results[number] = result
+    else:
+        for number in missing:
+            results[number] = parse_terraform_file(*named_data[number])
+    if cache:
+        for number in missing:
+            if isinstance(results[number], HclFile):
+                cache.put(named_data[number][1], results[number])
+    return results
+
+
+def load_terraform(sources: list[SourceFile], options: ScanOptions) -> tuple[list[Resource], list[tuple[str, Problem]]]:
+    """Every module directory among `sources`, each loaded with all of its files."""
+    from prodready.sources.terraform import ModuleFile, load_module
+
+    problems: list[tuple[str, Problem]] = []
+    named_data: list[tuple[str, bytes]] = []
+    for path in [source.path for source in sources] + options.var_files:
+        data = read_source(SourceFile(path, "terraform"), options.max_file_size, lambda: b"")
+        if isinstance(data, Problem):
+            problems.append(("PR001", data))
+        else:
+            named_data.append((path, data))
+    parsed: dict[str, ModuleFile] = {}
+    for (path, _), result in zip(named_data, _parse_all(named_data, options)):
+        if isinstance(result, Problem):
+            problems.append(("PR001", result))
+        else:
+            parsed[path] = ModuleFile(path, result)
+    var_files = [parsed[path] for path in options.var_files if path in parsed]
+    modules: dict[str, list[ModuleFile]] = {}
+    for source in sources:
+        if source.path in parsed:
+            modules.setdefault(os.path.dirname(source.path) or ".", []).append(parsed[source.path])
+    resources = [resource for directory, files in modules.items() for resource in load_module(directory, files, var_files)]
+    return resources, problems
 
 
 def scan(
@@ -101,11 +171,18 @@ def scan(
     discovery = discover(paths)
     resources: list[Resource] = []
     problems = list(discovery.problems)
-    for done, source in enumerate(discovery.files, start=1):
-        loaded, found = load(source, options.max_file_size, stdin)
+    yaml_sources = [source for source in discovery.files if source.kind == "yaml"]
+    terraform_sources = [source for source in discovery.files if source.kind == "terraform"]
+    for done, source in enumerate(yaml_sources, start=1):
+        loaded, found = load_yaml(source, options.max_file_size, stdin)
         resources.extend(loaded)
         problems.extend(found)
         progress(done, len(discovery.files))
+    if terraform_sources or options.var_files:
+        loaded, found = load_terraform(terraform_sources, options)
+        resources.extend(loaded)
+        problems.extend(found)
+        progress(len(discovery.files), len(discovery.files))
     index = Index(resources, problems)
     findings, failures = engine.run(rules, index)
     return ScanResult(

@@ -29,6 +29,7 @@ from _ruamel_yaml import (
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from prodready.model import Location, Positions, Problem, Resource
+from prodready.sources import text_problem
 
 MAX_DEPTH = 500
 # Aliases share one object, so a "billion laughs" document costs nothing to build; it is refused anyway,
@@ -218,28 +219,13 @@ _NO_KEY = object()
 _DOCUMENT_START = re.compile(rb"^---", re.MULTILINE)
 
 
-def _text_problem(data: bytes) -> tuple[str, int, int] | None:
-    """Why `data` is not YAML text at all, with the line and column where that shows."""
-    nul = data.find(b"\0", 0, 8192)
-    if nul >= 0:
-        return "a binary file (it contains NUL bytes), not YAML", data.count(b"\n", 0, nul) + 1, 1
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line_start = data.rfind(b"\n", 0, error.start) + 1
-        line = data.count(b"\n", 0, error.start) + 1
-        column = len(data[line_start : error.start].decode("utf-8", "replace")) + 1
-        return f"not UTF-8 text (byte 0x{data[error.start]:02x})", line, column
-    return None
-
-
 def read_documents(data: bytes, file: str) -> tuple[list[Document], list[tuple[str, Problem]]]:
     """All readable documents of a file and the input problems found on the way.
 
     After a syntax error, reading resumes at the next `---` line, so one broken document does not hide
     the ones after it.
     """
-    problem = _text_problem(data)
+    problem = text_problem(data)
     if problem:
         message, line, column = problem
         return [], [(INVALID_INPUT, Problem(message, location=Location(file, line, column)))]

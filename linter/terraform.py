@@ -1,0 +1,107 @@
+"""What Terraform rules need to read values: known, unknown or absent, and blocks as lists.
+
+A Terraform resource's body is a dict: attributes evaluated to Python values, nested blocks as lists of
+dicts, UNKNOWN where a value depends on something a static scan cannot know. Rules never fire on UNKNOWN.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from prodready.model import Resource
+
+
+class _Unknown:
+    """A value that depends on input, a data source, another resource's attribute or a function that is
+    not evaluated. A singleton; rules compare with `is UNKNOWN`."""
+
+    _instance = None
+
+    def __new__(cls):
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+    def __reduce__(self):
+        return (_Unknown, ())
+
+
+class _Absent:
+    _instance = None
+
+    def __new__(cls):
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+UNKNOWN = _Unknown()
+ABSENT = _Absent()
+
+
+def value(body: Any, *path: str | int) -> Any:
+    """The value at `path` (attribute names, block types and indexes): a known value, UNKNOWN, or ABSENT.
+    A nested block type given without an index reads its first block."""
+    for step in path:
+        if body is UNKNOWN:
+            return UNKNOWN
+        if isinstance(body, list) and isinstance(step, str):
+            if not body:
+                return ABSENT
+            body = body[0]
+            if body is UNKNOWN:
+                return UNKNOWN
+        if isinstance(body, dict) and not isinstance(step, int):
+            if step not in body:
+                return ABSENT
+            body = body[step]
+        elif isinstance(body, list) and isinstance(step, int) and 0 <= step < len(body):
+            body = body[step]
+        else:
+            return ABSENT
+    return body
+
+
+def blocks(body: Any, block_type: str) -> list | Any:
+    """The nested blocks of a type as a list (empty when absent), or UNKNOWN when `dynamic` blocks with an
+    unknown `for_each` generate them."""
+    found = body.get(block_type, []) if isinstance(body, dict) else []
+    if found is UNKNOWN:
+        return UNKNOWN
+    return found if isinstance(found, list) else []
+
+
+def is_unknown(data: Any) -> bool:
+    """Whether UNKNOWN appears anywhere inside `data`."""
+    if data is UNKNOWN:
+        return True
+    if isinstance(data, dict):
+        return any(is_unknown(item) for item in data.values())
+    if isinstance(data, list):
+        return any(is_unknown(item) for item in data)
+    return False
+
+
+def address(resource: Resource) -> str:
+    """`aws_db_instance.main`, `data.aws_iam_policy_document.admin`, `module.db`: data sources have the
+    kind `data.<type>` and module calls the kind `module`."""
+    return f"{resource.kind}.{resource.name}"
+
+
+def each_block(body: Any, block_type: str) -> Iterator[tuple[int, dict]]:
+    """(index, block) for each known nested block of a type."""
+    found = blocks(body, block_type)
+    if found is UNKNOWN:
+        return
+    for index, block in enumerate(found):
+        if isinstance(block, dict):
+            yield index, block

@@ -60,9 +60,10 @@ class _Progress:
 def main() -> None:
     """prodready: find what will hurt in production before it merges.
 
-    Reads Kubernetes manifests (plain YAML, `helm template` and `kustomize build` output) and reports
-    missing requests, limits and probes, single replicas, missing disruption budgets, autoscalers that
-    cannot work, unschedulable GPU pods and more. Offline: nothing is fetched, nothing is executed.
+    Reads Kubernetes manifests (plain YAML, `helm template` and `kustomize build` output) and Terraform,
+    and reports missing requests, limits and probes, single replicas, missing disruption budgets,
+    autoscalers that cannot work, unschedulable GPU pods, databases without backups or Multi-AZ,
+    unencrypted storage, missing alarms and more. Offline: nothing is fetched, nothing is executed.
 
     \b
     Start with:
@@ -89,12 +90,16 @@ def main() -> None:
 @click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True, help="Colour text output; auto: only on a terminal.")
 @click.option("-q", "--quiet", is_flag=True, help="Print findings only: no summary line, notes or progress.")
 @click.option("--max-file-size", type=click.FloatRange(min=0, min_open=True), default=50, show_default=True, metavar="MB", help="Files larger than this are reported (PR001), not read.")
-def scan(paths, output_format, output, select, ignore, fail_level, color, quiet, max_file_size) -> None:
+@click.option("--var-file", "var_files", multiple=True, type=click.Path(exists=True, dir_okay=False), help="Terraform variable values (like terraform plan -var-file); repeatable, later files win.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Parse in this many processes.  [default: all cores]")
+@click.option("--no-cache", is_flag=True, help="Parse every Terraform file again instead of using the parse cache.")
+def scan(paths, output_format, output, select, ignore, fail_level, color, quiet, max_file_size, var_files, jobs, no_cache) -> None:
     """Scan manifests and report what is not production-ready.
 
-    PATHS are files and directories (searched recursively for .yaml, .yml and .json; hidden directories
-    are skipped), or - for standard input. Without PATHS, the current directory is scanned. A directory
-    holding Chart.yaml is a Helm chart: its templates/ are scanned only once rendered.
+    PATHS are files and directories, or - for standard input (YAML). Directories are searched
+    recursively for Kubernetes manifests (.yaml, .yml, .json) and Terraform (.tf, .tfvars; each directory
+    is one module); hidden directories are skipped. Without PATHS, the current directory is scanned. A
+    directory holding Chart.yaml is a Helm chart: its templates/ are scanned only once rendered.
 
     \b
     Examples:
@@ -102,6 +107,7 @@ def scan(paths, output_format, output, select, ignore, fail_level, color, quiet,
       helm template ./chart | prodready scan -
       kubectl kustomize overlays/prod | prodready scan - --format sarif -o prodready.sarif
       prodready scan k8s/ --select PR3 --ignore PR305 --fail-level error
+      prodready scan infra/ --var-file prod.tfvars
 
     \b
     Exit status:
@@ -119,6 +125,9 @@ def scan(paths, output_format, output, select, ignore, fail_level, color, quiet,
         select=_codes(select),
         ignore=_codes(ignore),
         max_file_size=int(max_file_size * 2**20),
+        var_files=list(var_files),
+        jobs=jobs or os.cpu_count() or 1,
+        cache=not no_cache,
     )
     progress = _Progress(enabled=not quiet and sys.stderr.isatty())
     try:

@@ -29,6 +29,8 @@ def to_finding(meta: RuleMeta, level: Level, problem: Problem) -> Finding:
     related = tuple(
         RelatedLocation(resource.locate(path), f"{resource.kind} {resource.name}") for resource, path in problem.related
     )
+    if problem.level is not None:
+        level = min(level, problem.level)
     return Finding(meta, level, problem.message, location, related, fingerprint(meta, problem))
 
 

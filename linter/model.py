@@ -107,6 +107,7 @@ class Problem:
     path: Path = NAME_PATH
     related: tuple[tuple[Resource, Path], ...] = ()
     location: Location | None = None
+    level: Level | None = None  # lower than the rule's level for this finding only (e.g. a note when context is missing)
 
 
 @dataclass(frozen=True)

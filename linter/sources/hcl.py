@@ -135,8 +135,15 @@ def parse_hcl(text: str) -> HclFile:
 
 def _token_text(token: Any) -> str:
     text = str(token).strip()
-    if not text:
+    if getattr(token, "type", None) == "$END":
+        return "end of file (is a block or bracket not closed?)"
+    if getattr(token, "type", None) == "NL_OR_COMMENT" or not text:
         return "end of line"
+    if text.startswith(("#", "//")):
+        return "comment (is a value missing?)"
+    if text.startswith("<<"):
+        return f"heredoc {text.splitlines()[0]} (is its closing line missing?)"
+    text = text.splitlines()[0]
     return repr(text if len(text) <= 30 else text[:30] + "…")
 
 

@@ -93,7 +93,8 @@ def main() -> None:
 @click.option("--var-file", "var_files", multiple=True, type=click.Path(exists=True, dir_okay=False), help="Terraform variable values (like terraform plan -var-file); repeatable, later files win.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Parse in this many processes.  [default: all cores]")
 @click.option("--no-cache", is_flag=True, help="Parse every Terraform file again instead of using the parse cache.")
-def scan(paths, output_format, output, select, ignore, fail_level, color, quiet, max_file_size, var_files, jobs, no_cache) -> None:
+@click.option("--chart-root", "chart_roots", multiple=True, type=click.Path(exists=True, file_okay=False), help="Where to look for the Helm charts and Kustomize bases that rendered input came from (besides the scanned directories and the current one); repeatable.")
+def scan(paths, output_format, output, select, ignore, fail_level, color, quiet, max_file_size, var_files, jobs, no_cache, chart_roots) -> None:
     """Scan manifests and report what is not production-ready.
 
     PATHS are files and directories, or - for standard input (YAML). Directories are searched
@@ -128,6 +129,7 @@ def scan(paths, output_format, output, select, ignore, fail_level, color, quiet,
         var_files=list(var_files),
         jobs=jobs or os.cpu_count() or 1,
         cache=not no_cache,
+        chart_roots=list(chart_roots),
     )
     progress = _Progress(enabled=not quiet and sys.stderr.isatty())
     try:

@@ -7,6 +7,7 @@ from typing import Iterable
 
 from prodready.index import Index
 from prodready.model import Finding, Level, Notification, Problem, RelatedLocation, RuleMeta, Scope
+from prodready.origins import Origins
 
 
 def fingerprint(meta: RuleMeta, problem: Problem) -> str:
@@ -20,23 +21,30 @@ def fingerprint(meta: RuleMeta, problem: Problem) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
 
 
-def to_finding(meta: RuleMeta, level: Level, problem: Problem) -> Finding:
-    if problem.resource is not None:
-        location = problem.resource.locate(problem.path)
-    else:
-        assert problem.location is not None, f"{meta.id} yielded a problem with no place"
-        location = problem.location
+def to_finding(meta: RuleMeta, level: Level, problem: Problem, origins: Origins | None = None) -> Finding:
     related = tuple(
         RelatedLocation(resource.locate(path), f"{resource.kind} {resource.name}") for resource, path in problem.related
     )
+    if problem.resource is not None:
+        location = problem.resource.locate(problem.path)
+        origin = origins.locate(problem.resource, problem.path) if origins else None
+        if origin is not None:
+            related = (RelatedLocation(location, "rendered manifest"),) + related
+            location = origin
+    else:
+        assert problem.location is not None, f"{meta.id} yielded a problem with no place"
+        location = problem.location
     if problem.level is not None:
         level = min(level, problem.level)
     return Finding(meta, level, problem.message, location, related, fingerprint(meta, problem))
 
 
-def run(rules: Iterable[tuple[RuleMeta, Level]], index: Index) -> tuple[list[Finding], list[Notification]]:
+def run(
+    rules: Iterable[tuple[RuleMeta, Level]], index: Index, origins: Origins | None = None
+) -> tuple[list[Finding], list[Notification]]:
     """Every finding of every rule, sorted by file, line, column and rule. A rule that fails on some
-    input is reported as a notification; the other rules and resources are still checked."""
+    input is reported as a notification; the other rules and resources are still checked. With
+    `origins`, findings in rendered manifests move to the templates they came from."""
     findings: list[Finding] = []
     notifications: list[Notification] = []
     for meta, level in rules:
@@ -46,7 +54,7 @@ def run(rules: Iterable[tuple[RuleMeta, Level]], index: Index) -> tuple[list[Fin
             calls = [((resource, index), resource) for resource in index.of_kind(*meta.kinds)]
         for arguments, resource in calls:
             try:
-                findings.extend(to_finding(meta, level, problem) for problem in meta.check(*arguments))
+                findings.extend(to_finding(meta, level, problem, origins) for problem in meta.check(*arguments))
             except Exception as error:  # a bug in a rule must not hide every other finding
                 where = f" on {resource} ({resource.start.file}:{resource.start.line})" if resource else ""
                 notifications.append(

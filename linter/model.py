@@ -73,6 +73,7 @@ class Resource:
     start: Location
     positions: Positions = field(repr=False)
     references: frozenset[str] = frozenset()  # Terraform addresses this resource mentions
+    helm_source: str | None = None  # `<chart>/templates/<file>` from helm's `# Source:` comment
 
     @property
     def group(self) -> str:

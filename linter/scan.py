@@ -10,6 +10,7 @@ from prodready import engine
 from prodready.discover import STDIN, SourceFile, discover
 from prodready.index import Index
 from prodready.model import Finding, Level, Location, Notification, Problem, Resource, RuleMeta
+from prodready.origins import Origins
 from prodready.registry import all_rules
 
 DEFAULT_MAX_FILE_SIZE = 50 * 1024 * 1024
@@ -36,6 +37,7 @@ class ScanOptions:
     var_files: list[str] = field(default_factory=list)
     jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
     cache: bool = True
+    chart_roots: list[str] = field(default_factory=list)
 
 
 def _matches(meta: RuleMeta, key: str, exact_only: bool) -> bool:
@@ -184,7 +186,8 @@ def scan(
         problems.extend(found)
         progress(len(discovery.files), len(discovery.files))
     index = Index(resources, problems)
-    findings, failures = engine.run(rules, index)
+    origins = Origins(options.chart_roots + [p if os.path.isdir(p) else os.path.dirname(p) or "." for p in paths if p != "-"] + ["."])
+    findings, failures = engine.run(rules, index, origins)
     return ScanResult(
         findings=findings,
         notifications=discovery.notifications + failures,

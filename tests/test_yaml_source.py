@@ -100,3 +100,11 @@ def test_unknown_alias():
 def test_bom_and_crlf():
     [resource], problems = load(b"\xef\xbb\xbfapiVersion: v1\r\nkind: Pod\r\nmetadata:\r\n  name: p\r\n")
     assert problems == [] and resource.locate(("metadata", "name")).line == 4
+
+
+def test_helm_source_comments_belong_to_the_document_below_them():
+    text = "---\n# Source: web/templates/service.yaml\napiVersion: v1\nkind: Service\nmetadata: {name: s}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: plain}\n---\n# Source: web/templates/deployment.yaml\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n"
+    resources, _ = load(text)
+    assert [(r.name, r.helm_source, r.start.line) for r in resources] == [
+        ("s", "web/templates/service.yaml", 3), ("plain", None, 7), ("d", "web/templates/deployment.yaml", 12)
+    ]

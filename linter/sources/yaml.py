@@ -179,6 +179,8 @@ def parse_documents(data: bytes | str, file: str) -> Iterator[Document]:
             mark = event.start_mark
             parent = stack[-1]
             if type(parent) is list:
+                if parent is root:  # the document starts where its content starts, below any comments
+                    document.start = Location(file, mark.line + 1, mark.column + 1)
                 marks = table.get(id(parent))
                 if marks is None:
                     marks = table[id(parent)] = []
@@ -290,7 +292,9 @@ def _object(body: Any) -> tuple[str, str] | None:
     return None
 
 
-def _resource(body: dict, api_version: str, kind: str, document: Document, start: Location) -> Resource:
+def _resource(
+    body: dict, api_version: str, kind: str, document: Document, start: Location, helm_source: str | None
+) -> Resource:
     metadata = body.get("metadata")
     metadata = metadata if isinstance(metadata, dict) else {}
     name = metadata.get("name") or metadata.get("generateName") or ""
@@ -304,14 +308,41 @@ def _resource(body: dict, api_version: str, kind: str, document: Document, start
         file=document.positions.file,
         start=start,
         positions=document.positions,
+        helm_source=helm_source,
     )
+
+
+_HELM_SOURCE = re.compile(rb"^# Source: (\S.*?)\s*$", re.MULTILINE)
+
+
+def _helm_sources(data: bytes, documents: list[Document]) -> list[str | None]:
+    """The `# Source: <chart>/templates/<file>` comment that `helm template` writes above each document,
+    for each document (None where there is none)."""
+    comments = []
+    line, counted = 1, 0
+    for match in _HELM_SOURCE.finditer(data):
+        line += data.count(b"\n", counted, match.start())
+        counted = match.start()
+        comments.append((line, match.group(1).decode("utf-8", "replace")))
+    sources: list[str | None] = []
+    previous_start, next_comment = 0, 0
+    for document in documents:
+        found = None
+        while next_comment < len(comments) and comments[next_comment][0] < document.start.line:
+            if comments[next_comment][0] > previous_start:
+                found = comments[next_comment][1]
+            next_comment += 1
+        sources.append(found)
+        previous_start = document.start.line
+    return sources
 
 
 def load_manifests(data: bytes, file: str) -> tuple[list[Resource], list[tuple[str, Problem]]]:
     """The Kubernetes objects of a YAML (or JSON) file, `List` kinds unpacked, with the input problems."""
     documents, problems = read_documents(data, file)
+    helm_sources = _helm_sources(data, documents) if b"# Source: " in data else [None] * len(documents)
     resources: list[Resource] = []
-    for document in documents:
+    for document, helm_source in zip(documents, helm_sources):
         body = document.body
         if body is None:
             continue
@@ -328,7 +359,7 @@ def load_manifests(data: bytes, file: str) -> tuple[list[Resource], list[tuple[s
                 if item_identity is None:
                     problems.append((NOT_AN_OBJECT, Problem(f"{kind} item {index} is not a Kubernetes object", location=start)))
                     continue
-                resources.append(_resource(item, *item_identity, document, start))
+                resources.append(_resource(item, *item_identity, document, start, helm_source))
         else:
-            resources.append(_resource(body, api_version, kind, document, document.start))
+            resources.append(_resource(body, api_version, kind, document, document.start, helm_source))
     return resources, problems

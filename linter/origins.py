@@ -1,0 +1,157 @@
+"""Point findings in rendered manifests back at the files people edit.
+
+`helm template` writes `# Source: <chart>/templates/<file>` above each document, and `kustomize build`
+with `buildMetadata: [originAnnotations]` writes a `config.kubernetes.io/origin` annotation. When that file
+exists below the scanned directories, the current directory or `--chart-root`, a finding moves there: to
+the line of the key it is about when that key can be found, else to the first line. GitHub can annotate
+only files that are in the repository, so this is what makes `helm template | prodready scan -` useful in
+code scanning.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from functools import cached_property
+
+from prodready.kubernetes import dig, mapping
+from prodready.model import Location, Path, Resource
+
+_SKIPPED_DIRECTORIES = {"node_modules", "vendor"}
+_CHART_NAME = re.compile(r"^name:\s*['\"]?([^'\"\s#]+)", re.MULTILINE)
+_ORIGIN_PATH = re.compile(r"^path:\s*['\"]?([^'\"\n]+?)['\"]?\s*$", re.MULTILINE)
+ORIGIN_ANNOTATION = "config.kubernetes.io/origin"
+
+
+def _display(path: str) -> str:
+    relative = os.path.relpath(path)
+    return path if relative.startswith(os.pardir) else relative
+
+
+class Origins:
+    def __init__(self, roots: list[str]) -> None:
+        self.roots = list(dict.fromkeys(os.path.abspath(root) for root in roots))
+        self._lines: dict[str, list[str]] = {}
+        self._resources: dict[str, list[Resource]] = {}
+
+    def _walk(self):
+        for root in self.roots:
+            for directory, subdirectories, names in os.walk(root):
+                subdirectories[:] = sorted(
+                    d for d in subdirectories if not d.startswith(".") and d not in _SKIPPED_DIRECTORIES
+                )
+                yield directory, names
+
+    @cached_property
+    def _files(self) -> tuple[dict[str, str], list[str]]:
+        """Helm templates by `<chart name>/templates/<file>`, and every YAML file, below the roots."""
+        templates: dict[str, str] = {}
+        yaml_files: list[str] = []
+        for directory, names in self._walk():
+            yaml_files.extend(os.path.join(directory, name) for name in names if name.endswith((".yaml", ".yml")))
+            if "Chart.yaml" not in names or not os.path.isdir(os.path.join(directory, "templates")):
+                continue
+            chart_names = {os.path.basename(directory)}
+            try:
+                with open(os.path.join(directory, "Chart.yaml"), encoding="utf-8", errors="replace") as handle:
+                    match = _CHART_NAME.search(handle.read(65536))
+                if match:
+                    chart_names.add(match.group(1))
+            except OSError:
+                pass
+            templates_directory = os.path.join(directory, "templates")
+            for template_directory, _, template_names in os.walk(templates_directory):
+                for name in template_names:
+                    path = os.path.join(template_directory, name)
+                    relative = os.path.relpath(path, templates_directory).replace(os.sep, "/")
+                    for chart in chart_names:
+                        templates.setdefault(f"{chart}/templates/{relative}", path)
+        return templates, yaml_files
+
+    def locate(self, resource: Resource, path: Path) -> Location | None:
+        """Where in the file people edit a finding about `path` in `resource` belongs, if that file exists."""
+        if resource.helm_source:
+            template = self._template(resource.helm_source)
+            return self._in_template(template, resource, path) if template else None
+        annotations = mapping(resource.metadata.get("annotations"))
+        origin = annotations.get(ORIGIN_ANNOTATION)
+        if isinstance(origin, str) and "repo:" not in origin:
+            match = _ORIGIN_PATH.search(origin)
+            source = self._origin_file(match.group(1)) if match else None
+            return self._in_origin_file(source, resource, path) if source else None
+        return None
+
+    # --- Helm ---------------------------------------------------------------------------------------
+
+    def _template(self, helm_source: str) -> str | None:
+        prefix, separator, rest = helm_source.partition("/templates/")
+        if not separator:
+            return None
+        for root in self.roots:
+            candidate = os.path.join(root, helm_source)
+            if os.path.isfile(candidate):
+                return candidate
+        return self._files[0].get(f"{prefix.rsplit('/', 1)[-1]}/templates/{rest}")
+
+    def _text_lines(self, path: str) -> list[str]:
+        if path not in self._lines:
+            try:
+                with open(path, encoding="utf-8", errors="replace") as handle:
+                    self._lines[path] = handle.read().splitlines()
+            except OSError:
+                self._lines[path] = []
+        return self._lines[path]
+
+    def _in_template(self, template: str, resource: Resource, path: Path) -> Location:
+        """The line of the key the finding is about, searched along the path so that `resources:` under
+        the right container is found; line 1 when the template does not spell the key out."""
+        lines = self._text_lines(template)
+        patterns = []
+        for depth, step in enumerate(path):
+            if isinstance(step, str):
+                patterns.append(re.compile(rf"^(\s*)(- )?{re.escape(step)}:"))
+            elif path[depth - 1:depth] in (("containers",), ("initContainers",)):
+                name = str(mapping(dig(resource.body, path[: depth + 1])).get("name", ""))
+                patterns.append(re.compile(rf"^(\s*)(- )?name:\s*['\"]?{re.escape(name)}['\"]?\s*$") if name else None)
+        found_line = 0
+        last_matched = False
+        for pattern in patterns:
+            last_matched = False
+            if pattern is None:
+                continue
+            for number in range(found_line, len(lines)):
+                match = pattern.match(lines[number])
+                if match:
+                    found_line, last_matched = number, True
+                    column = len(match.group(1)) + len(match.group(2) or "") + 1
+                    break
+        if patterns and last_matched:
+            return Location(_display(template), found_line + 1, column)
+        return Location(_display(template), 1, 1)
+
+    # --- Kustomize ----------------------------------------------------------------------------------
+
+    def _origin_file(self, origin_path: str) -> str | None:
+        for root in self.roots:
+            candidate = os.path.normpath(os.path.join(root, origin_path))
+            if os.path.isfile(candidate):
+                return candidate
+        suffix = os.sep + os.path.normpath(origin_path).lstrip(os.sep).replace(os.pardir + os.sep, "")
+        matches = [path for path in self._files[1] if path.endswith(suffix)]
+        return matches[0] if len(matches) == 1 else None
+
+    def _in_origin_file(self, source: str, resource: Resource, path: Path) -> Location:
+        if source not in self._resources:
+            from prodready.sources.yaml import load_manifests
+
+            try:
+                with open(source, "rb") as handle:
+                    self._resources[source] = load_manifests(handle.read(), _display(source))[0]
+            except OSError:
+                self._resources[source] = []
+        candidates = [r for r in self._resources[source] if r.kind == resource.kind]
+        # kustomize may add a name prefix or suffix; the original name is inside the rendered one
+        named = [r for r in candidates if r.name == resource.name] or [r for r in candidates if r.name and r.name in resource.name]
+        if len(named) == 1 or len(candidates) == 1:
+            return (named or candidates)[0].locate(path)
+        return Location(_display(source), 1, 1)

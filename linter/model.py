@@ -53,10 +53,13 @@ class Positions:
             marks = self.table.get(id(node))
             try:
                 line, column = marks[step]
-                node = node[step]
             except (KeyError, IndexError, TypeError):
                 break
             found = Location(self.file, line, column)
+            try:
+                node = node[step]
+            except (KeyError, IndexError, TypeError):  # written, but with no value (Terraform's `x = null`)
+                break
         return found
 
 

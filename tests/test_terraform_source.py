@@ -162,3 +162,14 @@ def test_cache_entries_are_used_and_bad_ones_ignored(tmp_path):
     with open(path, "wb") as handle:
         pickle.dump(Evil(), handle)
     assert cache.get(data, HclFile) is None
+
+
+def test_references_through_locals_and_not_through_dynamic_iterators():
+    resources = load(
+        'locals {\n  vpc = aws_vpc.this.id\n  again = local.vpc\n}\n'
+        'resource "aws_flow_log" "f" {\n  vpc_id = local.again\n  x = null\n'
+        '  dynamic "log_destination" {\n    for_each = var.d\n    content {\n      arn = log_destination.value.arn\n    }\n  }\n}\n'
+    )
+    flow_log = resources["aws_flow_log.f"]
+    assert flow_log.references == {"aws_vpc.this"}
+    assert "x" not in flow_log.body

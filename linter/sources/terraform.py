@@ -12,7 +12,7 @@ import json
 import os
 import re
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from prodready.model import Location, Positions, Problem, Resource
 from prodready.sources.hcl import (
@@ -222,22 +222,14 @@ class Evaluator:
             return UNKNOWN
 
 
-def references(expression: Any) -> set[str]:
-    """Addresses of the resources, data sources and modules an expression mentions."""
-    found: set[str] = set()
+def _references_in(expression: Any) -> Iterator[Reference]:
+    """Every reference inside an expression."""
     stack = [expression]
     while stack:
         item = stack.pop()
         kind = type(item)
         if kind is Reference:
-            steps = item.steps
-            names = [step for step in steps if isinstance(step, str) and step != SPLAT]
-            if steps[0] == "data" and len(names) >= 3:
-                found.add(".".join(names[:3]))
-            elif steps[0] == "module" and len(names) >= 2:
-                found.add(".".join(names[:2]))
-            elif "_" in steps[0] and steps[0] not in _NOT_RESOURCES and len(names) >= 2:
-                found.add(".".join(names[:2]))
+            yield item
         elif kind is Template or kind is TupleExpr:
             stack.extend(part for part in (item.parts if kind is Template else item.items) if not isinstance(part, str))
         elif kind is ObjectExpr:
@@ -249,16 +241,60 @@ def references(expression: Any) -> set[str]:
             stack.extend(item.operands if kind is Operation else item.arguments)
         elif kind is Opaque:
             stack.extend(item.references)
+
+
+def references(expression: Any, local_references: dict[str, set[str]] | None = None) -> set[str]:
+    """Addresses of the resources, data sources and modules an expression mentions, directly or through
+    the locals it reads (`local_references`: what each local mentions)."""
+    found: set[str] = set()
+    for reference in _references_in(expression):
+        steps = reference.steps
+        names = [step for step in steps if isinstance(step, str) and step != SPLAT]
+        if steps[0] == "data" and len(names) >= 3:
+            found.add(".".join(names[:3]))
+        elif steps[0] == "module" and len(names) >= 2:
+            found.add(".".join(names[:2]))
+        elif steps[0] == "local" and len(names) >= 2 and local_references:
+            found |= local_references.get(names[1], set())
+        elif "_" in steps[0] and steps[0] not in _NOT_RESOURCES and len(names) >= 2:
+            found.add(".".join(names[:2]))
     return found
 
 
-def _block_references(block: Block) -> set[str]:
+def _local_references(local_expressions: dict[str, Any]) -> dict[str, set[str]]:
+    """What each local mentions, following locals that read other locals."""
+    direct = {name: references(expression) for name, expression in local_expressions.items()}
+    reads = {
+        name: {r.steps[1] for r in _references_in(expression) if r.steps[0] == "local" and len(r.steps) > 1}
+        for name, expression in local_expressions.items()
+    }
+    resolved: dict[str, set[str]] = {}
+    for name in local_expressions:
+        seen, pending, found = {name}, [name], set()
+        while pending:
+            current = pending.pop()
+            found |= direct.get(current, set())
+            for other in reads.get(current, ()):
+                if other not in seen:
+                    seen.add(other)
+                    pending.append(other)
+        resolved[name] = found
+    return resolved
+
+
+def _block_references(block: Block, local_references: dict[str, set[str]], iterators: frozenset[str] = frozenset()) -> set[str]:
+    """Everything a block mentions, leaving out the iterators of its `dynamic` blocks."""
     found: set[str] = set()
     for attribute in block.attributes.values():
-        found |= references(attribute.expression)
+        found |= references(attribute.expression, local_references)
     for child in block.blocks:
-        found |= _block_references(child)
-    return found
+        inner = iterators
+        if child.type == "dynamic" and child.labels:
+            iterator = child.attributes.get("iterator")
+            name = iterator.expression.steps[0] if iterator and isinstance(iterator.expression, Reference) else child.labels[0]
+            inner = iterators | {name}
+        found |= _block_references(child, local_references, inner)
+    return {address for address in found if address.split(".")[0] not in iterators}
 
 
 @dataclass
@@ -279,8 +315,10 @@ class _BodyBuilder:
         marks: dict = {}
         self.table[id(body)] = marks
         for name, attribute in block.attributes.items():
-            body[name] = self.evaluator.value(attribute.expression, bindings)
             marks[name] = (attribute.line, attribute.column)
+            evaluated = self.evaluator.value(attribute.expression, bindings)
+            if evaluated is not None:  # `x = null` is the same as leaving x out, but findings still point at it
+                body[name] = evaluated
         for child in block.blocks:
             if child.type == "dynamic" and child.labels:
                 self._dynamic(child, body, marks, bindings)
@@ -368,6 +406,7 @@ def load_module(directory: str, files: list[ModuleFile], var_files: list[ModuleF
         for name, attribute in block.attributes.items()
     }
     evaluator = Evaluator(variables, local_expressions)
+    local_references = _local_references(local_expressions)
     resources = []
     for module_file in tf_files:
         positions = Positions(module_file.path)
@@ -387,7 +426,7 @@ def load_module(directory: str, files: list[ModuleFile], var_files: list[ModuleF
                     file=module_file.path,
                     start=Location(module_file.path, block.line, block.column),
                     positions=positions,
-                    references=frozenset(_block_references(block)),
+                    references=frozenset(_block_references(block, local_references)),
                 )
             )
     return resources

@@ -50,7 +50,8 @@ ABSENT = _Absent()
 
 def value(body: Any, *path: str | int) -> Any:
     """The value at `path` (attribute names, block types and indexes): a known value, UNKNOWN, or ABSENT.
-    A nested block type given without an index reads its first block."""
+    A block type followed by another name reads that name in the first block of the type
+    (`value(body, "health_check", "enabled")`); a block type alone gives the list of blocks."""
     for step in path:
         if body is UNKNOWN:
             return UNKNOWN

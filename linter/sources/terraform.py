@@ -288,6 +288,8 @@ def _block_references(block: Block, local_references: dict[str, set[str]], itera
     for attribute in block.attributes.values():
         found |= references(attribute.expression, local_references)
     for child in block.blocks:
+        if child.type == "lifecycle":  # `ignore_changes = [tags]` names attributes, not resources
+            continue
         inner = iterators
         if child.type == "dynamic" and child.labels:
             iterator = child.attributes.get("iterator")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 from functools import cached_property
-from typing import Iterable
+from typing import Any, Iterable
 
 from prodready.kubernetes import (
     PodTemplate,
@@ -56,66 +56,71 @@ class Index:
     # --- references by name -------------------------------------------------------------------------
     # A scan may hold several applications that reuse names (examples of one chart rendered side by
     # side, each in its own directory, all in `default` or in no namespace). A reference by name
-    # therefore resolves to the candidates nearest to the referring file: same file first, then the
-    # fewest directory steps apart; equally near candidates all count.
+    # therefore resolves to the candidates nearest to the referring file: the same file first, then the
+    # same directory, then each directory above it; all candidates found at the nearest place count.
 
     @cached_property
-    def _workloads_by_name(self) -> dict[tuple[str, str], list[Resource]]:
-        table: dict[tuple[str, str], list[Resource]] = defaultdict(list)
-        for resource in self.resources:
-            if is_workload(resource):
-                table[resource.kind, resource.name].append(resource)
-        return table
-
-    @cached_property
-    def _directories(self) -> dict[str, tuple[str, ...]]:
-        table: dict[str, tuple[str, ...]] = {}
+    def _places(self) -> dict[str, tuple[tuple[str, ...], ...]]:
+        """Per file, the places it lies in from nearest to farthest: the file itself, its directory,
+        then every directory above it up to the root of the scan."""
+        table: dict[str, tuple[tuple[str, ...], ...]] = {}
         for resource in self.resources:
             if resource.file not in table:
                 parts = os.path.normpath(os.path.dirname(resource.file)).split(os.sep)
-                table[resource.file] = tuple(part for part in parts if part not in ("", "."))
+                directory = tuple(part for part in parts if part not in ("", "."))
+                above = tuple(("dir", *directory[:depth]) for depth in range(len(directory), -1, -1))
+                table[resource.file] = (("file", resource.file), *above)
         return table
 
-    def _distance(self, a: Resource, b: Resource) -> int:
-        if a.file == b.file:
-            return -1
-        left, right = self._directories[a.file], self._directories[b.file]
-        common = 0
-        for x, y in zip(left, right):
-            if x != y:
-                break
-            common += 1
-        return len(left) + len(right) - 2 * common
+    def _by_place(self, resources: Iterable[Resource]) -> dict[tuple, list[Resource]]:
+        """Resources under (kind, name, place, namespace) for every place they lie in, and under the
+        namespace "*" too, for references from objects without a namespace."""
+        table: dict[tuple, list[Resource]] = defaultdict(list)
+        for resource in resources:
+            for place in self._places[resource.file]:
+                table[resource.kind, resource.name, place, resource.namespace].append(resource)
+                table[resource.kind, resource.name, place, "*"].append(resource)
+        return table
+
+    @cached_property
+    def _workloads_by_place(self) -> dict[tuple, list[Resource]]:
+        return self._by_place(resource for resource in self.resources if is_workload(resource))
+
+    @cached_property
+    def _resources_by_place(self) -> dict[tuple, list[Resource]]:
+        return self._by_place(self.resources)
+
+    def _nearest_named(self, table: dict, kind: str, name: str, near: Resource) -> list:
+        namespaces = self._in_namespace(near.namespace)
+        for place in self._places[near.file]:
+            found = [r for namespace in namespaces for r in table.get((kind, name, place, namespace), ())]
+            if found:
+                return sorted(found, key=lambda resource: self._order[id(resource)])
+        return []
 
     def nearest(self, candidates: Iterable[Resource], near: Resource) -> list[Resource]:
-        """The candidates in `near`'s namespace that are nearest to it in the file tree, in scan order."""
+        """The candidates in `near`'s namespace that lie at the nearest place to it (see above)."""
         found = [candidate for candidate in candidates if same_namespace(candidate, near)]
         if len(found) <= 1:
             return found
-        distances = [self._distance(candidate, near) for candidate in found]
-        best = min(distances)
-        return [candidate for candidate, distance in zip(found, distances) if distance == best]
+        places = {place: rank for rank, place in enumerate(self._places[near.file])}
+        ranks = [min(places.get(place, len(places)) for place in self._places[c.file]) for c in found]
+        best = min(ranks)
+        return [candidate for candidate, rank in zip(found, ranks) if rank == best]
 
     def workloads_named(self, kind: str, name: str, near: Resource) -> list[Resource]:
         """The workloads of that kind and name that a reference from `near` means."""
-        return self.nearest(self._workloads_by_name.get((kind, name), ()), near)
+        return self._nearest_named(self._workloads_by_place, kind, name, near)
 
     def workload(self, kind: str, name: str, near: Resource) -> Resource | None:
         """The workload of that kind and name in `near`'s namespace (the nearest, see above)."""
         found = self.workloads_named(kind, name, near)
         return found[0] if found else None
 
-    @cached_property
-    def _resources_by_name(self) -> dict[tuple[str, str], list[Resource]]:
-        table: dict[tuple[str, str], list[Resource]] = defaultdict(list)
-        for resource in self.resources:
-            table[resource.kind, resource.name].append(resource)
-        return table
-
     def named(self, kind: str, name: str, near: Resource) -> Resource | None:
         """Any resource of that kind and name in `near`'s namespace, workload or not (an autoscaler may
         scale a custom resource)."""
-        found = self.nearest(self._resources_by_name.get((kind, name), ()), near)
+        found = self._nearest_named(self._resources_by_place, kind, name, near)
         return found[0] if found else None
 
     # --- autoscalers and Argo Rollouts --------------------------------------------------------------
@@ -194,20 +199,62 @@ class Index:
     # --- label selectors ----------------------------------------------------------------------------
 
     @cached_property
-    def _selector_buckets(self) -> dict[str, tuple[dict, list]]:
-        """Per selecting kind: resources bucketed by one (key, value) of their matchLabels, plus those
-        without matchLabels, so a lookup only tests selectors that can match."""
-        buckets: dict[str, tuple[dict, list]] = {}
+    def _templates_by_label(self) -> dict[tuple, list[PodTemplate]]:
+        """Every pod template written in a workload, under (namespace, key, value) for each of its labels
+        and (namespace, key, None) for the key alone; under the namespace "*" too (see `_in_namespace`)."""
+        table: dict[tuple, list[PodTemplate]] = defaultdict(list)
+        for resource in self.resources:
+            template = own_pod_template(resource)
+            if template is None:
+                continue
+            for key, value in template.labels.items():
+                for namespace in (resource.namespace, "*"):
+                    table[namespace, str(key), label_text(value)].append(template)
+                    table[namespace, str(key), None].append(template)
+        return table
+
+    @staticmethod
+    def _in_namespace(namespace: str | None) -> tuple[str | None, ...]:
+        """The namespace keys of a table like `_templates_by_label` that hold what an object of
+        `namespace` may match: its own and the namespace-less, or, without a namespace, all ("*")."""
+        return ("*",) if namespace is None else (namespace, None)
+
+    def _narrowest_labels(self, selector: Any) -> list[tuple[str, str | None]] | None:
+        """Labels of which a pod must carry one to be selected: the requirement of `selector` that the
+        fewest pod templates meet, as (key, value) pairs, (key, None) for `Exists`. None when the selector
+        requires no label (empty, only NotIn/DoesNotExist, or malformed)."""
+        selector = mapping(selector)
+        options: list[list[tuple[str, str | None]]] = [
+            [(str(key), label_text(value))] for key, value in mapping(selector.get("matchLabels")).items()
+        ]
+        for expression in sequence(selector.get("matchExpressions")):
+            expression = mapping(expression)
+            key, operator = str(expression.get("key")), expression.get("operator")
+            if operator == "In":
+                options.append([(key, label_text(value)) for value in sequence(expression.get("values"))])
+            elif operator == "Exists":
+                options.append([(key, None)])
+        if not options:
+            return None
+        table = self._templates_by_label
+        return min(options, key=lambda labels: sum(len(table.get(("*", *label), ())) for label in labels))
+
+    @cached_property
+    def _selector_buckets(self) -> dict[str, tuple[dict, dict]]:
+        """Per selecting kind: resources bucketed under their narrowest labels (see above), plus those
+        that require none, so a lookup only tests selectors that can match and no selector is tested
+        against every pod that shares a common label with it."""
+        buckets: dict[str, tuple[dict, dict]] = {}
         for kind, path in POD_SELECTORS.items():
-            by_label: dict[tuple[str, str], list[Resource]] = defaultdict(list)
-            unbucketed: list[Resource] = []
+            by_label: dict[tuple, list[Resource]] = defaultdict(list)
+            unbucketed: dict[str | None, list[Resource]] = defaultdict(list)
             for resource in self.of_kind(kind):
-                match_labels = mapping(mapping(dig(resource.body, path)).get("matchLabels"))
-                if match_labels:
-                    key, value = next(iter(match_labels.items()))
-                    by_label[key, label_text(value)].append(resource)
-                else:
-                    unbucketed.append(resource)
+                labels = self._narrowest_labels(dig(resource.body, path))
+                for namespace in (resource.namespace, "*"):
+                    if labels is None:
+                        unbucketed[namespace].append(resource)
+                    for label in labels or ():
+                        by_label[(namespace, *label)].append(resource)
             buckets[kind] = (by_label, unbucketed)
         return buckets
 
@@ -216,9 +263,17 @@ class Index:
         of `workload`, in its namespace."""
         by_label, unbucketed = self._selector_buckets[kind]
         labels = template.labels
-        candidates = {id(r): r for key, value in labels.items() for r in by_label.get((key, label_text(value)), ())}
+        namespaces = self._in_namespace(workload.namespace)
+        candidates = {
+            id(r): r
+            for namespace in namespaces
+            for key, value in labels.items()
+            for label in ((namespace, str(key), label_text(value)), (namespace, str(key), None))
+            for r in by_label.get(label, ())
+        }
+        candidates.update((id(r), r) for namespace in namespaces for r in unbucketed.get(namespace, ()))
         path = POD_SELECTORS[kind]
-        ordered = sorted([*candidates.values(), *unbucketed], key=lambda r: self._order[id(r)])
+        ordered = sorted(candidates.values(), key=lambda r: self._order[id(r)])
         return [r for r in ordered if same_namespace(r, workload) and selects(dig(r.body, path), labels)]
 
     @cached_property
@@ -237,44 +292,17 @@ class Index:
         to it in the file tree (see `nearest`)."""
         return self.nearest(self._selected_workloads.get(id(disruption_budget), []), disruption_budget)
 
-    @cached_property
-    def _templates_by_label(self) -> dict[tuple[str, str | None], list[PodTemplate]]:
-        """Every pod template written in a workload, under each (key, value) of its labels and under
-        (key, None) for the key alone."""
-        table: dict[tuple[str, str | None], list[PodTemplate]] = defaultdict(list)
-        for resource in self.resources:
-            template = own_pod_template(resource)
-            if template is None:
-                continue
-            for key, value in template.labels.items():
-                table[str(key), label_text(value)].append(template)
-                table[str(key), None].append(template)
-        return table
-
     def selects_any_pod(self, selector: dict, near: Resource) -> bool:
         """Whether `selector` selects the pod template of any workload in `near`'s namespace. Only the
-        templates that carry a label the selector requires are tested; a selector that requires no label
-        (empty, or only NotIn/DoesNotExist) is taken to select something."""
-        candidates: list[PodTemplate] = []
-        match_labels = mapping(selector.get("matchLabels"))
-        if match_labels:
-            key, value = next(iter(match_labels.items()))
-            candidates = self._templates_by_label.get((str(key), label_text(value)), [])
-        else:
-            for expression in sequence(selector.get("matchExpressions")):
-                expression = mapping(expression)
-                key, operator = str(expression.get("key")), expression.get("operator")
-                if operator == "In":
-                    values = {label_text(v) for v in sequence(expression.get("values"))}
-                    table = self._templates_by_label
-                    candidates = [t for value in values for t in table.get((key, value), [])]
-                    break
-                if operator == "Exists":
-                    candidates = self._templates_by_label.get((key, None), [])
-                    break
-            else:
-                return True
-        return any(same_namespace(t.owner, near) and selects(selector, t.labels) for t in candidates)
+        templates that carry its narrowest labels are tested; a selector that requires no label is taken
+        to select something."""
+        labels = self._narrowest_labels(selector)
+        if labels is None:
+            return True
+        table = self._templates_by_label
+        namespaces = self._in_namespace(near.namespace)
+        candidates = (t for n in namespaces for label in labels for t in table.get((n, *label), ()))
+        return any(selects(selector, t.labels) for t in candidates)
 
     # --- Terraform references -----------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Iterator
 
-from prodready.model import Path, Resource
+from prodready.model import NAME_PATH, Path, Resource
 
 # kind → the API groups it is a workload in
 WORKLOAD_GROUPS = {
@@ -134,6 +134,54 @@ def containers(template: PodTemplate, include_init: bool = False) -> Iterator[Co
             yield Container(body, template.path + (field, index), init)
 
 
+# --- spreading pods over nodes and zones ---------------------------------------------------------
+
+ZONE_KEYS = frozenset({"topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone"})
+HOSTNAME_KEY = "kubernetes.io/hostname"
+
+
+@dataclass(frozen=True)
+class SpreadTerm:
+    """A topology spread constraint or a pod anti-affinity term of a pod template."""
+
+    kind: str  # "topologySpreadConstraints", "required" or "preferred" (anti-affinity)
+    body: dict  # the constraint, or the anti-affinity term (a preferred term's `podAffinityTerm`)
+    path: Path  # of `body` inside the template owner's body
+
+    @property
+    def topology_key(self) -> Any:
+        return self.body.get("topologyKey")
+
+    @property
+    def selector(self) -> Any:
+        return self.body.get("labelSelector")
+
+    @property
+    def anti_affinity(self) -> bool:
+        return self.kind != "topologySpreadConstraints"
+
+
+def spread_terms(template: PodTemplate) -> Iterator[SpreadTerm]:
+    """The template's topology spread constraints, then its required and preferred pod anti-affinity
+    terms; entries of the wrong type are left out."""
+    spec = template.spec
+    field = "topologySpreadConstraints"
+    for index, body in enumerate(sequence(spec.get(field))):
+        if isinstance(body, dict):
+            yield SpreadTerm(field, body, template.path + (field, index))
+    anti = mapping(mapping(spec.get("affinity")).get("podAntiAffinity"))
+    anti_path = template.path + ("affinity", "podAntiAffinity")
+    field = "requiredDuringSchedulingIgnoredDuringExecution"
+    for index, body in enumerate(sequence(anti.get(field))):
+        if isinstance(body, dict):
+            yield SpreadTerm("required", body, anti_path + (field, index))
+    field = "preferredDuringSchedulingIgnoredDuringExecution"
+    for index, weighted in enumerate(sequence(anti.get(field))):
+        body = mapping(weighted).get("podAffinityTerm")
+        if isinstance(body, dict):
+            yield SpreadTerm("preferred", body, anti_path + (field, index, "podAffinityTerm"))
+
+
 # --- resource quantities -------------------------------------------------------------------------
 
 _QUANTITY = re.compile(r"([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))([eE][+-]?[0-9]+|[numkMGTPE]i?|Ki)?\Z")
@@ -245,8 +293,11 @@ def same_namespace(a: Resource, b: Resource) -> bool:
 
 
 def autoscaler_minimum(autoscaler: Resource) -> int | None:
-    """The autoscaler's minimum replicas with the API's defaults (HPA 1, KEDA 0); None if not a number."""
-    spec = mapping(autoscaler.body.get("spec"))
+    """The autoscaler's minimum replicas with the API's defaults (HPA 1, KEDA 0); None if not a number
+    (or `spec` is not a mapping)."""
+    spec = autoscaler.body.get("spec", {})
+    if not isinstance(spec, dict):
+        return None
     if autoscaler.kind == "HorizontalPodAutoscaler":
         value = spec.get("minReplicas", 1)
     else:
@@ -256,6 +307,30 @@ def autoscaler_minimum(autoscaler: Resource) -> int | None:
 
 def autoscaler_minimum_path(autoscaler: Resource) -> Path:
     key = "minReplicas" if autoscaler.kind == "HorizontalPodAutoscaler" else "minReplicaCount"
+    return ("spec", key)
+
+
+def autoscaler_minimum_anchor(autoscaler: Resource) -> Path:
+    """Where a finding about the minimum points: the key when written, else the autoscaler's name."""
+    path = autoscaler_minimum_path(autoscaler)
+    return path if path[-1] in mapping(autoscaler.body.get("spec")) else NAME_PATH
+
+
+def autoscaler_maximum(autoscaler: Resource) -> int | None:
+    """The autoscaler's maximum replicas (KEDA `maxReplicaCount` absent = 100); None if not a number
+    (or `spec` is not a mapping)."""
+    spec = autoscaler.body.get("spec", {})
+    if not isinstance(spec, dict):
+        return None
+    if autoscaler.kind == "HorizontalPodAutoscaler":
+        value = spec.get("maxReplicas")
+    else:
+        value = spec.get("maxReplicaCount", 100)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def autoscaler_maximum_path(autoscaler: Resource) -> Path:
+    key = "maxReplicas" if autoscaler.kind == "HorizontalPodAutoscaler" else "maxReplicaCount"
     return ("spec", key)
 
 

@@ -1,0 +1,423 @@
+"""Availability of replicated workloads (checklist § 4): replicas, disruption budgets, spreading.
+
+These rules judge a workload by its *effective* replicas (`Index.replicas`: the autoscaler's minimum
+when one targets it, else `spec.replicas`, absent = 1) and skip a Deployment that an Argo Rollout
+replaces through `workloadRef`: the Rollout is judged instead, with the Deployment's pod template."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from prodready.index import Index
+from prodready.kubernetes import (
+    HOSTNAME_KEY,
+    REPLICATED_KINDS,
+    WORKLOAD_KINDS,
+    ZONE_KEYS,
+    PodTemplate,
+    autoscaler_minimum_anchor,
+    is_replicated,
+    mapping,
+    selects,
+    sequence,
+    spread_terms,
+)
+from prodready.model import NAME_PATH, Level, Problem, Resource
+from prodready.registry import rule
+
+_PERCENT = re.compile(r"\s*(\d+)\s*%\s*\Z")
+
+
+def _replicas_text(count: int) -> str:
+    return f"{count} replica" if count == 1 else f"{count} replicas"
+
+
+def _judged_replicated(workload: Resource, index: Index) -> bool:
+    return is_replicated(workload) and index.judged(workload)
+
+
+@rule("PR301", "single-replica", Level.WARNING, section=4, kinds=REPLICATED_KINDS)
+def single_replica(workload: Resource, index: Index):
+    """A replicated workload runs fewer than 2 replicas.
+
+    ## What it checks
+    Deployments, StatefulSets, ReplicaSets and Argo Rollouts must run at least 2 replicas. The count is
+    the minimum of the HorizontalPodAutoscaler (`minReplicas`, absent = 1) or KEDA ScaledObject
+    (`minReplicaCount`, absent = 0) that targets the workload, else `spec.replicas` (absent = 1). A
+    workload written with `replicas: 0` and no autoscaler is switched off on purpose and is not reported.
+
+    ## Why it matters
+    With one pod, every node drain, eviction, crash or rollout of a pod that cannot start leaves the
+    service with nothing to answer requests.
+
+    ## Example
+    ```yaml
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata:
+      name: web
+    spec:
+      replicas: 1
+    ```
+
+    ## Fix
+    Run `replicas: 2` or more (or raise the autoscaler's `minReplicas` to 2), and add a
+    PodDisruptionBudget so that drains keep one of them up.
+    """
+    if not _judged_replicated(workload, index):
+        return
+    replicas = index.replicas(workload)
+    if replicas is None or replicas >= 2:
+        return
+    spec = mapping(workload.body.get("spec"))
+    path = ("spec", "replicas") if "replicas" in spec else NAME_PATH
+    autoscalers = index.autoscalers_of(workload)
+    if autoscalers:
+        names = ", ".join(f"{a.kind} '{a.name}'" for a in autoscalers)
+        then = (
+            "it then runs one pod or none" if replicas == 0 else "one node drain or crash then takes it down"
+        )
+        yield Problem(
+            f"{workload.kind} '{workload.name}' can scale down to {_replicas_text(replicas)} "
+            f"({names}): {then}",
+            workload,
+            path,
+            related=tuple((a, autoscaler_minimum_anchor(a)) for a in autoscalers),
+        )
+    elif replicas == 1:
+        yield Problem(
+            f"{workload.kind} '{workload.name}' runs 1 replica: one node drain or crash takes it down",
+            workload,
+            path,
+        )
+
+
+@rule("PR302", "missing-pod-disruption-budget", Level.WARNING, section=4, kinds=REPLICATED_KINDS)
+def missing_pod_disruption_budget(workload: Resource, index: Index):
+    """A replicated workload with 2+ replicas, or an autoscaler, has no PodDisruptionBudget.
+
+    ## What it checks
+    A Deployment, StatefulSet, ReplicaSet or Argo Rollout that runs 2 or more replicas, or that an
+    autoscaler scales, must have its pods selected by a PodDisruptionBudget of its namespace (an empty
+    selector selects every pod of the namespace; a PDB without a namespace matches any).
+
+    ## Why it matters
+    Node drains (cluster upgrades, autoscaler scale-down, spot reclaim) evict pods without limit unless a
+    PodDisruptionBudget says how many may go at once: running several replicas does not help when the
+    drain takes all of them in the same minute.
+
+    ## Example
+    ```yaml
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata:
+      name: web
+    spec:
+      replicas: 3
+      template:
+        metadata:
+          labels: {app: web}
+    ```
+
+    ## Fix
+    ```yaml
+    apiVersion: policy/v1
+    kind: PodDisruptionBudget
+    metadata:
+      name: web
+    spec:
+      maxUnavailable: 1
+      selector:
+        matchLabels: {app: web}
+    ```
+    """
+    if not _judged_replicated(workload, index):
+        return
+    template = index.pod_template(workload)
+    if template is None:
+        return
+    autoscaled = bool(index.autoscalers_of(workload))
+    replicas = index.replicas(workload)
+    if not autoscaled and (replicas is None or replicas < 2):
+        return
+    if index.selecting("PodDisruptionBudget", template, workload):
+        return
+    what = "is autoscaled" if autoscaled else f"runs {_replicas_text(replicas or 0)}"
+    yield Problem(
+        f"{workload.kind} '{workload.name}' {what} but no PodDisruptionBudget selects its pods: "
+        "a node drain may evict them all at once",
+        workload,
+    )
+
+
+def _percent(value: Any) -> int | None:
+    match = _PERCENT.match(value) if isinstance(value, str) else None
+    return int(match.group(1)) if match else None
+
+
+def _integer(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+@rule("PR303", "pdb-blocks-eviction", Level.WARNING, section=4, kinds={"PodDisruptionBudget"})
+def pdb_blocks_eviction(budget: Resource, index: Index):
+    """A PodDisruptionBudget allows no pod to be evicted.
+
+    ## What it checks
+    A PodDisruptionBudget with `maxUnavailable: 0` or `0%`, with `minAvailable: 100%`, or with an
+    integer `minAvailable` at or above the replicas of a workload it selects (the autoscaler's minimum
+    when one targets the workload, else `spec.replicas`).
+
+    ## Why it matters
+    Such a budget never allows a voluntary eviction: `kubectl drain`, cluster upgrades and the cluster
+    autoscaler wait on the node forever (or until someone deletes the budget by hand), so a routine
+    maintenance turns into an incident.
+
+    ## Example
+    ```yaml
+    apiVersion: policy/v1
+    kind: PodDisruptionBudget
+    metadata:
+      name: web
+    spec:
+      minAvailable: 2
+      selector:
+        matchLabels: {app: web}   # Deployment web runs 2 replicas
+    ```
+
+    ## Fix
+    Prefer `maxUnavailable: 1`, which keeps working when the replica count changes, or keep
+    `minAvailable` below the number of replicas.
+    """
+    if budget.group != "policy":
+        return
+    spec = mapping(budget.body.get("spec"))
+    selected = index.workloads_selected_by(budget)
+    related = tuple((workload, NAME_PATH) for workload in selected)
+    if "maxUnavailable" in spec:
+        value = spec["maxUnavailable"]
+        if _integer(value) == 0 or _percent(value) == 0:
+            yield Problem(
+                f"PodDisruptionBudget '{budget.name}' has maxUnavailable {value}: "
+                "no pod can ever be evicted, so node drains hang",
+                budget,
+                ("spec", "maxUnavailable"),
+                related,
+            )
+        return
+    value = spec.get("minAvailable")
+    if _percent(value) == 100:
+        yield Problem(
+            f"PodDisruptionBudget '{budget.name}' has minAvailable 100%: no pod can ever be evicted, "
+            "so node drains hang",
+            budget,
+            ("spec", "minAvailable"),
+            related,
+        )
+        return
+    minimum = _integer(value)
+    if minimum is None or minimum < 1:
+        return
+    blocked = [(w, r) for w in selected if (r := index.replicas(w)) is not None and minimum >= r]
+    if blocked:
+        workload, replicas = blocked[0]
+        yield Problem(
+            f"PodDisruptionBudget '{budget.name}' requires {minimum} available pods but {workload.kind} "
+            f"'{workload.name}' runs {_replicas_text(replicas)}: no pod can be evicted, so node drains hang",
+            budget,
+            ("spec", "minAvailable"),
+            tuple((w, NAME_PATH) for w, _ in blocked),
+        )
+
+
+def _spreads(template: PodTemplate, keys: Iterable[str], required_keys: Iterable[str] = ()) -> bool:
+    """Whether a spread constraint or anti-affinity term on one of `keys` (or a required anti-affinity
+    term on one of `required_keys`) applies to the pod's own labels."""
+    labels = template.labels
+    for term in spread_terms(template):
+        key = term.topology_key
+        if not isinstance(key, str):
+            continue
+        on_key = key in keys or (term.kind == "required" and key in required_keys)
+        if on_key and selects(term.selector, labels):
+            return True
+    return False
+
+
+def _spread_candidate(workload: Resource, index: Index) -> tuple[PodTemplate, int] | None:
+    if not _judged_replicated(workload, index):
+        return None
+    replicas = index.replicas(workload)
+    template = index.pod_template(workload)
+    if template is None or replicas is None or replicas < 2:
+        return None
+    return template, replicas
+
+
+@rule("PR304", "missing-zone-spread", Level.WARNING, section=4, kinds=REPLICATED_KINDS)
+def missing_zone_spread(workload: Resource, index: Index):
+    """A replicated workload with 2+ replicas is not spread across zones.
+
+    ## What it checks
+    A Deployment, StatefulSet, ReplicaSet or Argo Rollout that runs 2 or more replicas must have a
+    `topologySpreadConstraints` entry or a pod anti-affinity term (required or preferred) on
+    `topology.kubernetes.io/zone` (or the older `failure-domain.beta.kubernetes.io/zone`) whose
+    `labelSelector` selects the pod's own labels.
+
+    ## Why it matters
+    The scheduler packs pods where resources are free; without a zone constraint all replicas can land
+    in one zone, and that zone's outage takes the whole service down despite its replicas.
+
+    ## Example
+    ```yaml
+    spec:
+      replicas: 3
+      template:
+        metadata:
+          labels: {app: web}
+        spec:
+          containers: [...]
+    ```
+
+    ## Fix
+    ```yaml
+        spec:
+          topologySpreadConstraints:
+            - maxSkew: 1
+              topologyKey: topology.kubernetes.io/zone
+              whenUnsatisfiable: ScheduleAnyway
+              labelSelector:
+                matchLabels: {app: web}
+    ```
+    """
+    candidate = _spread_candidate(workload, index)
+    if candidate and not _spreads(candidate[0], ZONE_KEYS):
+        yield Problem(
+            f"{workload.kind} '{workload.name}' runs {_replicas_text(candidate[1])} "
+            "with nothing spreading them across zones: one zone outage can take them all down",
+            workload,
+        )
+
+
+@rule("PR305", "missing-node-spread", Level.NOTE, section=4, kinds=REPLICATED_KINDS)
+def missing_node_spread(workload: Resource, index: Index):
+    """A replicated workload with 2+ replicas is not spread across nodes.
+
+    ## What it checks
+    A Deployment, StatefulSet, ReplicaSet or Argo Rollout that runs 2 or more replicas must have a
+    `topologySpreadConstraints` entry or a pod anti-affinity term (required or preferred) on
+    `kubernetes.io/hostname` whose `labelSelector` selects the pod's own labels. A *required*
+    anti-affinity term on the zone key counts too: no two pods share a zone, so none share a node.
+
+    ## Why it matters
+    Without it the scheduler may put several or all replicas on one node, and a single node failure or
+    drain takes them down together.
+
+    ## Example
+    ```yaml
+    spec:
+      replicas: 3
+      template:
+        metadata:
+          labels: {app: web}
+        spec:
+          containers: [...]
+    ```
+
+    ## Fix
+    ```yaml
+        spec:
+          topologySpreadConstraints:
+            - maxSkew: 1
+              topologyKey: kubernetes.io/hostname
+              whenUnsatisfiable: ScheduleAnyway
+              labelSelector:
+                matchLabels: {app: web}
+    ```
+    """
+    candidate = _spread_candidate(workload, index)
+    if candidate and not _spreads(candidate[0], {HOSTNAME_KEY}, required_keys=ZONE_KEYS):
+        yield Problem(
+            f"{workload.kind} '{workload.name}' runs {_replicas_text(candidate[1])} "
+            "with nothing spreading them across nodes: they may all land on one node",
+            workload,
+        )
+
+
+def _selector_keys(selector: dict) -> set[str]:
+    keys = {str(key) for key in mapping(selector.get("matchLabels"))}
+    keys.update(
+        str(mapping(expression).get("key")) for expression in sequence(selector.get("matchExpressions"))
+    )
+    return keys
+
+
+@rule("PR306", "spread-selector-mismatch", Level.WARNING, section=4, kinds=WORKLOAD_KINDS)
+def spread_selector_mismatch(workload: Resource, index: Index):
+    """A topology spread constraint or pod anti-affinity term does not select the pod's own labels.
+
+    ## What it checks
+    Every `topologySpreadConstraints` entry with a `labelSelector` must select the labels of the pod
+    template it is written in: a spread constraint only spreads the pods it counts.
+
+    Pod anti-affinity terms are held to less, because keeping away from *another* application's pods
+    is a legitimate use (Argo CD's manifests, for one, keep each component away from `part-of: argocd`
+    pods). An anti-affinity term is reported only when it looks like a self-spread term gone wrong: it
+    names no other namespace (`namespaces`, `namespaceSelector`), its selector uses only label keys
+    the pod itself carries, it does not select the pod's own labels, and it selects no pod template of
+    any workload in the scanned manifests of that namespace.
+
+    ## Why it matters
+    A selector that does not match the pod (a typo, a renamed label, a block copied from another
+    workload) silently does nothing: the replicas it was written to spread can all land on one node or
+    in one zone.
+
+    ## Example
+    ```yaml
+    template:
+      metadata:
+        labels: {app: web}
+      spec:
+        topologySpreadConstraints:
+          - maxSkew: 1
+            topologyKey: topology.kubernetes.io/zone
+            whenUnsatisfiable: ScheduleAnyway
+            labelSelector:
+              matchLabels: {app: web-server}
+    ```
+
+    ## Fix
+    Make the `labelSelector` select the template's own labels (`matchLabels: {app: web}`).
+    """
+    if not index.judged(workload):
+        return
+    template = index.pod_template(workload)
+    if template is None:
+        return
+    labels = template.labels
+    related = ((workload, NAME_PATH),) if template.owner is not workload else ()
+    for term in spread_terms(template):
+        selector = term.selector
+        if not isinstance(selector, dict) or selects(selector, labels):
+            continue
+        key = term.topology_key if isinstance(term.topology_key, str) else "?"
+        if not term.anti_affinity:
+            message = (
+                f"topology spread constraint on {key} does not select the pods of {workload.kind} "
+                f"'{workload.name}': it does not spread them"
+            )
+        elif (
+            "namespaces" not in term.body
+            and "namespaceSelector" not in term.body
+            and _selector_keys(selector) <= {str(k) for k in labels}
+            and not index.selects_any_pod(selector, workload)
+        ):
+            message = (
+                f"pod anti-affinity term on {key} selects no pod, not even those of {workload.kind} "
+                f"'{workload.name}': it keeps nothing apart"
+            )
+        else:
+            continue
+        yield Problem(message, template.owner, term.path + ("labelSelector",), related)

@@ -36,22 +36,25 @@ def to_finding(meta: RuleMeta, level: Level, problem: Problem, origins: Origins 
         location = problem.location
     if problem.level is not None:
         level = min(level, problem.level)
-    return Finding(meta, level, problem.message, location, related, fingerprint(meta, problem))
+    return Finding(meta, level, problem.message, location, related, fingerprint(meta, problem), problem.resource)
 
 
 def run(
     rules: Iterable[tuple[RuleMeta, Level]], index: Index, origins: Origins | None = None
-) -> tuple[list[Finding], list[Notification]]:
-    """Every finding of every rule, sorted by file, line, column and rule. A rule that fails on some
-    input is reported as a notification; the other rules and resources are still checked. With
-    `origins`, findings in rendered manifests move to the templates they came from."""
+) -> tuple[list[Finding], list[Notification], dict[str, int]]:
+    """Every finding of every rule, sorted by file, line, column and rule, and how many resources each
+    rule checked. A rule that fails on some input is reported as a notification; the other rules and
+    resources are still checked. With `origins`, findings in rendered manifests move to the templates
+    they came from."""
     findings: list[Finding] = []
     notifications: list[Notification] = []
+    checked: dict[str, int] = {}
     for meta, level in rules:
         if meta.scope is Scope.SET:
             calls = [((index,), None)]
         else:
             calls = [((resource, index), resource) for resource in index.of_kind(*meta.kinds)]
+        checked[meta.id] = len(calls)
         for arguments, resource in calls:
             try:
                 findings.extend(to_finding(meta, level, problem, origins) for problem in meta.check(*arguments))
@@ -61,4 +64,4 @@ def run(
                     Notification(f"internal error in {meta.id}{where}: {type(error).__name__}: {error}; please report it")
                 )
     findings.sort(key=lambda finding: finding.sort_key)
-    return findings, notifications
+    return findings, notifications, checked

@@ -121,6 +121,12 @@ class RelatedLocation:
 
 
 @dataclass(frozen=True)
+class Suppression:
+    kind: str  # SARIF's words: "inSource" (annotation or comment) or "external" (config, baseline)
+    justification: str
+
+
+@dataclass(frozen=True)
 class Finding:
     rule: RuleMeta
     level: Level
@@ -128,6 +134,8 @@ class Finding:
     location: Location
     related: tuple[RelatedLocation, ...]
     fingerprint: str
+    resource: Resource | None = field(default=None, compare=False, repr=False)
+    suppression: Suppression | None = None
 
     @property
     def sort_key(self) -> tuple:

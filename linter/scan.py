@@ -27,6 +27,7 @@ class ScanResult:
     rules: list[RuleMeta]  # the rules that ran
     files: int
     resources: int
+    checked: dict[str, int]  # rule ID → resources it was run on
 
 
 @dataclass
@@ -187,11 +188,12 @@ def scan(
         progress(len(discovery.files), len(discovery.files))
     index = Index(resources, problems)
     origins = Origins(options.chart_roots + [p if os.path.isdir(p) else os.path.dirname(p) or "." for p in paths if p != "-"] + ["."])
-    findings, failures = engine.run(rules, index, origins)
+    findings, failures, checked = engine.run(rules, index, origins)
     return ScanResult(
         findings=findings,
         notifications=discovery.notifications + failures,
         rules=[meta for meta, _ in rules],
         files=len(discovery.files),
         resources=len(resources),
+        checked=checked,
     )

@@ -74,33 +74,129 @@ def main() -> None:
     """
 
 
+def _scan_options(command):
+    """The options that choose what is scanned and how, shared by `scan` and `baseline create`."""
+    options = [
+        click.argument("paths", nargs=-1, type=click.Path(allow_dash=True)),
+        click.option("--select", multiple=True, metavar="CODES", help="Run only these rules: IDs (PR301), ID prefixes (PR3) or names, comma-separated. Naming a rule exactly also runs a rule that is off by default."),
+        click.option("--ignore", multiple=True, metavar="CODES", help="Do not run these rules (IDs, prefixes or names)."),
+        click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False), help="Use this configuration file instead of the .prodready.yaml or pyproject.toml [tool.prodready] found above the scanned paths."),
+        click.option("--isolated", is_flag=True, help="Ignore configuration files."),
+        click.option("--max-file-size", type=click.FloatRange(min=0, min_open=True), default=None, metavar="MB", help="Files larger than this are reported (PR001), not read.  [default: 50]"),
+        click.option("--var-file", "var_files", multiple=True, type=click.Path(exists=True, dir_okay=False), help="Terraform variable values (like terraform plan -var-file); repeatable, later files win."),
+        click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Parse in this many processes.  [default: all cores]"),
+        click.option("--no-cache", is_flag=True, help="Parse every Terraform file again instead of using the parse cache."),
+        click.option("--chart-root", "chart_roots", multiple=True, type=click.Path(exists=True, file_okay=False), help="Where to look for the Helm charts and Kustomize bases that rendered input came from (besides the scanned directories and the current one); repeatable."),
+        click.option("--unit-context", is_flag=True, help="Report findings only in the FILES given, checking each together with the other files of its directory (its unit), so an HPA in another file still counts. The pre-commit hook uses this."),
+        click.option("--changed-since", metavar="REF", help="Report findings only in files changed since the git REF (renames followed), each checked with its unit as context: the pull-request mode."),
+        click.option("-q", "--quiet", is_flag=True, help="Print findings only: no summary line, notes or progress."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _changed_files(reference: str, paths: list[str]) -> list[str]:
+    """Files changed since `reference` (committed, staged or not), under `paths`, as paths from here."""
+    import subprocess
+
+    def git(*arguments: str) -> str:
+        try:
+            completed = subprocess.run(["git", *arguments], capture_output=True, text=True, check=True)
+        except FileNotFoundError:
+            _fail("--changed-since needs git, and git was not found")
+        except subprocess.CalledProcessError as error:
+            _fail(f"git {' '.join(arguments)}: {error.stderr.strip() or 'failed'}")
+        return completed.stdout
+
+    top = git("rev-parse", "--show-toplevel").strip()
+    names = git("diff", "--name-only", "--find-renames", "--diff-filter=d", reference, "--").splitlines()
+    names += git("ls-files", "--others", "--exclude-standard", "--full-name", top).splitlines()
+    roots = [os.path.abspath(p) for p in paths if p != "-"] or [os.getcwd()]
+    changed = []
+    for name in dict.fromkeys(names):
+        absolute = os.path.join(top, name)
+        if any(absolute == root or absolute.startswith(root + os.sep) for root in roots):
+            changed.append(os.path.relpath(absolute))
+    return changed
+
+
+def _run_scan(paths, select, ignore, config_file, isolated, max_file_size, var_files, jobs, no_cache, chart_roots, unit_context, changed_since, quiet, baseline=None):
+    """Configuration, then the scan, with every error a user can cause turned into a message and exit 2."""
+    from prodready.config import Config, ConfigError, discover_config, load
+    from prodready.discover import UsageError
+    from prodready.scan import ScanOptions, UnknownRule
+    from prodready.scan import scan as run_scan
+
+    paths = list(paths) or ["."]
+    try:
+        config = Config() if isolated else load(config_file) if config_file else discover_config(paths)
+    except ConfigError as error:
+        _fail(f"configuration: {error}")
+    report_files = None
+    if changed_since:
+        report_files = _changed_files(changed_since, paths)
+    elif unit_context:
+        report_files = [p for p in paths if p != "-" and not os.path.isdir(p)]
+    options = ScanOptions(
+        select=_codes(select),
+        ignore=_codes(ignore),
+        max_file_size=int(max_file_size * 2**20) if max_file_size else None,
+        var_files=list(var_files),
+        jobs=jobs or os.cpu_count() or 1,
+        cache=not no_cache,
+        chart_roots=list(chart_roots),
+        config=config,
+        baseline=baseline,
+        report_files=report_files,
+    )
+    progress = _Progress(enabled=not quiet and sys.stderr.isatty())
+    try:
+        result = run_scan(paths, options, stdin=lambda: sys.stdin.buffer.read(), progress=progress)
+    except UnknownRule as error:
+        _fail(f"unknown rule '{error}' (see `prodready rules`)")
+    except UsageError as error:
+        _fail(str(error))
+    except (OSError, ValueError) as error:
+        _fail(f"baseline: {error}")
+    progress.clear()
+    if not quiet:
+        for notification in result.notifications:
+            click.echo(f"prodready: note: {notification.message}", err=True)
+    return result, config
+
+
 @main.command()
-@click.argument("paths", nargs=-1, type=click.Path(allow_dash=True))
+@_scan_options
 @click.option(
-    "--format", "output_format", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True,
-    help="text for people, json for scripts, sarif for GitHub code scanning.",
+    "--format", "output_format", type=click.Choice(["text", "json", "sarif", "github", "scorecard"]), default="text",
+    show_default=True,
+    help="text for people, json for scripts, sarif for GitHub code scanning, github for annotations from a GitHub "
+    "Actions step, scorecard for Markdown by checklist section (for $GITHUB_STEP_SUMMARY).",
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write the report to FILE (atomically) instead of stdout.")
-@click.option("--select", multiple=True, metavar="CODES", help="Run only these rules: IDs (PR301), ID prefixes (PR3) or names, comma-separated. Naming a rule exactly also runs a rule that is off by default.")
-@click.option("--ignore", multiple=True, metavar="CODES", help="Do not run these rules (IDs, prefixes or names).")
 @click.option(
-    "--fail-level", type=click.Choice(["error", "warning", "note"]), default="warning", show_default=True,
-    help="Exit with 1 when a finding has this level or a higher one.",
+    "--fail-level", type=click.Choice(["error", "warning", "note"]), default=None,
+    help="Exit with 1 when a finding has this level or a higher one.  [default: warning]",
 )
 @click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True, help="Colour text output; auto: only on a terminal.")
-@click.option("-q", "--quiet", is_flag=True, help="Print findings only: no summary line, notes or progress.")
-@click.option("--max-file-size", type=click.FloatRange(min=0, min_open=True), default=50, show_default=True, metavar="MB", help="Files larger than this are reported (PR001), not read.")
-@click.option("--var-file", "var_files", multiple=True, type=click.Path(exists=True, dir_okay=False), help="Terraform variable values (like terraform plan -var-file); repeatable, later files win.")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Parse in this many processes.  [default: all cores]")
-@click.option("--no-cache", is_flag=True, help="Parse every Terraform file again instead of using the parse cache.")
-@click.option("--chart-root", "chart_roots", multiple=True, type=click.Path(exists=True, file_okay=False), help="Where to look for the Helm charts and Kustomize bases that rendered input came from (besides the scanned directories and the current one); repeatable.")
-def scan(paths, output_format, output, select, ignore, fail_level, color, quiet, max_file_size, var_files, jobs, no_cache, chart_roots) -> None:
+@click.option("--statistics", is_flag=True, help="Print how many findings each rule made (most first) instead of the findings; replaces the report of any --format. The exit status is unchanged.")
+@click.option("--baseline", type=click.Path(exists=True, dir_okay=False), help="Report only findings that are not in this baseline (see `prodready baseline create`).")
+@click.option("--show-suppressed", is_flag=True, help="Also print suppressed findings in text output, with the reason.")
+def scan(output_format, output, fail_level, color, statistics, baseline, show_suppressed, **scan_arguments) -> None:
     """Scan manifests and report what is not production-ready.
 
     PATHS are files and directories, or - for standard input (YAML). Directories are searched
     recursively for Kubernetes manifests (.yaml, .yml, .json) and Terraform (.tf, .tfvars; each directory
     is one module); hidden directories are skipped. Without PATHS, the current directory is scanned. A
     directory holding Chart.yaml is a Helm chart: its templates/ are scanned only once rendered.
+
+    Findings in `helm template` output point at the chart's template when it is found below the scanned
+    directories, the current directory or --chart-root; likewise Kustomize output built with
+    `buildMetadata: [originAnnotations]` points at the origin files.
+
+    Settings come from .prodready.yaml or [tool.prodready] in pyproject.toml, the closest one above the
+    scanned paths (see `prodready config --show`); options given here win.
 
     \b
     Examples:
@@ -109,46 +205,23 @@ def scan(paths, output_format, output, select, ignore, fail_level, color, quiet,
       kubectl kustomize overlays/prod | prodready scan - --format sarif -o prodready.sarif
       prodready scan k8s/ --select PR3 --ignore PR305 --fail-level error
       prodready scan infra/ --var-file prod.tfvars
+      prodready scan --changed-since origin/main
 
     \b
     Exit status:
       0  no finding at or above --fail-level
       1  findings at or above --fail-level
-      2  usage error, or input that could not be read (PR001)
+      2  usage or configuration error, or input that could not be read (PR001)
     """
-    from prodready.discover import UsageError
     from prodready.model import Level
     from prodready.report import render
-    from prodready.scan import ScanOptions, UnknownRule
-    from prodready.scan import scan as run_scan
 
-    options = ScanOptions(
-        select=_codes(select),
-        ignore=_codes(ignore),
-        max_file_size=int(max_file_size * 2**20),
-        var_files=list(var_files),
-        jobs=jobs or os.cpu_count() or 1,
-        cache=not no_cache,
-        chart_roots=list(chart_roots),
-    )
-    progress = _Progress(enabled=not quiet and sys.stderr.isatty())
-    try:
-        result = run_scan(
-            list(paths) or ["."],
-            options,
-            stdin=lambda: sys.stdin.buffer.read(),
-            progress=progress,
-        )
-    except UnknownRule as error:
-        _fail(f"unknown rule '{error}' (see `prodready rules`)")
-    except UsageError as error:
-        _fail(str(error))
-    progress.clear()
-
+    result, config = _run_scan(baseline=baseline, **scan_arguments)
+    quiet = scan_arguments["quiet"]
     to_terminal = output is None and sys.stdout.isatty()
     colored = color == "always" or (color == "auto" and to_terminal and "NO_COLOR" not in os.environ)
-    report = render(output_format, result, color=colored)
-    if quiet and output_format == "text":
+    report = render("statistics" if statistics else output_format, result, color=colored, show_suppressed=show_suppressed)
+    if quiet and output_format == "text" and not statistics:
         report = "".join(line for line in report.splitlines(keepends=True)[:-1])
     if output:
         try:
@@ -157,22 +230,78 @@ def scan(paths, output_format, output, select, ignore, fail_level, color, quiet,
             _fail(f"cannot write {output}: {error.strerror or error}")
     else:
         click.echo(report, nl=False)
-    if not quiet:
-        for notification in result.notifications:
-            click.echo(f"prodready: note: {notification.message}", err=True)
 
-    threshold = Level.parse(fail_level)
-    if any(finding.rule.id == "PR001" for finding in result.findings):
+    threshold = Level.parse(fail_level or config.get("fail-level", "warning"))
+    counted = [finding for finding in result.findings if finding.suppression is None]
+    if any(finding.rule.id == "PR001" for finding in counted):
         sys.exit(EXIT_ERROR)
-    sys.exit(EXIT_FINDINGS if any(finding.level >= threshold for finding in result.findings) else EXIT_CLEAN)
+    sys.exit(EXIT_FINDINGS if any(finding.level >= threshold for finding in counted) else EXIT_CLEAN)
+
+
+@main.group()
+def baseline() -> None:
+    """Accept today's findings so that only new ones are reported."""
+
+
+@baseline.command("create")
+@_scan_options
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=".prodready-baseline.json", show_default=True, help="Where to write the baseline.")
+def create_baseline(output, **scan_arguments) -> None:
+    """Record the current findings by fingerprint. `prodready scan --baseline FILE` then reports only
+    findings that are not in it; fingerprints do not change when unrelated lines move."""
+    from prodready.suppress import baseline_document
+
+    result, _ = _run_scan(**scan_arguments)
+    try:
+        _write_atomically(output, baseline_document(result.findings))
+    except OSError as error:
+        _fail(f"cannot write {output}: {error.strerror or error}")
+    accepted = sum(1 for finding in result.findings if finding.suppression is None)
+    click.echo(f"Recorded {accepted:,} findings in {output}.", err=True)
+
+
+@main.command("config")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--show", is_flag=True, required=True, help="Print the effective configuration.")
+@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False), help="Use this configuration file.")
+def config_command(paths, show, config_file) -> None:
+    """Print the effective configuration for PATHS and where each value comes from."""
+    import json
+
+    from prodready.config import DEFAULT_OPTIONS, ConfigError, discover_config, load
+
+    try:
+        config = load(config_file) if config_file else discover_config(list(paths) or ["."])
+    except ConfigError as error:
+        _fail(f"configuration: {error}")
+    source = config.path or "(no configuration file)"
+    click.echo(f"# configuration file: {source}")
+    defaults = {"select": [], "ignore": [], "fail-level": "warning", "rules": {}, "per-path-ignores": {}, "exclude": [], "max-file-size": 50}
+    for key, default in defaults.items():
+        value, origin = (config.settings[key], source) if key in config.settings else (default, "default")
+        click.echo(f"{key}: {json.dumps(value)}  # {origin}")
+    configured = config.settings.get("options", {})
+    click.echo("options:")
+    for key, default in DEFAULT_OPTIONS.items():
+        value, origin = (configured[key], source) if key in configured else (default, "default")
+        click.echo(f"  {key}: {json.dumps(value)}  # {origin}")
 
 
 @main.command()
-def rules() -> None:
+@click.option(
+    "--format", "output_format", type=click.Choice(["text", "markdown"]), default="text", show_default=True,
+    help="text: a table; markdown: every rule's documentation (docs/rules.md is this output).",
+)
+def rules(output_format) -> None:
     """List every rule: ID, name, level and checklist section."""
     from prodready.registry import all_rules
 
     metas = all_rules()
+    if output_format == "markdown":
+        from prodready.report import rules_markdown
+
+        click.echo(rules_markdown.render(metas), nl=False)
+        return
     width = max(len(meta.name) for meta in metas)
     click.echo(f"{'ID':<6} {'NAME':<{width}} {'LEVEL':<18} SECTION  SUMMARY")
     for meta in metas:

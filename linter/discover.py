@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import os
 from dataclasses import dataclass
 
@@ -52,8 +53,9 @@ def _chart_notification(chart: str) -> Notification:
     )
 
 
-def discover(paths: list[str]) -> Discovery:
-    """The input files under `paths` (directories recursively, hidden ones skipped), sorted by path."""
+def discover(paths: list[str], recursive: bool = True, exclude: list[str] = (), base: str = ".") -> Discovery:
+    """The input files under `paths` (directories recursively unless `recursive` is false, hidden ones
+    skipped, files matching an `exclude` glob relative to `base` left out), sorted by path."""
     files: list[SourceFile] = []
     notifications: list[Notification] = []
     problems: list[tuple[str, Problem]] = []
@@ -73,13 +75,15 @@ def discover(paths: list[str]) -> Discovery:
                 skip_chart(given)
                 continue
             for directory, subdirectories, names in _walk(given, problems):
+                if not recursive:
+                    subdirectories.clear()
                 if _chart_root(directory) and "templates" in subdirectories:
                     subdirectories.remove("templates")
                     skip_chart(directory)
                 for name in names:
                     kind = _kind(name)
                     if kind:
-                        files.append(SourceFile(os.path.join(directory, name), kind))
+                        files.append(SourceFile(os.path.normpath(os.path.join(directory, name)), kind))
         elif os.path.exists(given) or os.path.islink(given):
             chart = _inside_chart_templates(given)
             if chart:
@@ -88,7 +92,16 @@ def discover(paths: list[str]) -> Discovery:
                 files.append(SourceFile(given, _kind(given) or "yaml"))
         else:
             raise UsageError(f"no such file or directory: {given}")
+    if exclude:
+        files = [source for source in files if not _excluded(source.path, exclude, base)]
     return Discovery(sorted(_unique(files), key=lambda source: source.path), notifications, problems)
+
+
+def _excluded(path: str, globs: list[str], base: str) -> bool:
+    if path == STDIN:
+        return False
+    relative = os.path.relpath(os.path.abspath(path), base).replace(os.sep, "/")
+    return any(fnmatch.fnmatch(relative, glob) for glob in globs)
 
 
 def _kind(name: str) -> str | None:

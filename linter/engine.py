@@ -36,7 +36,7 @@ def to_finding(meta: RuleMeta, level: Level, problem: Problem, origins: Origins 
         location = problem.location
     if problem.level is not None:
         level = min(level, problem.level)
-    return Finding(meta, level, problem.message, location, related, fingerprint(meta, problem), problem.resource)
+    return Finding(meta, level, problem.message, location, related, fingerprint(meta, problem), problem.resource, problem.path)
 
 
 def run(
@@ -50,6 +50,8 @@ def run(
     notifications: list[Notification] = []
     checked: dict[str, int] = {}
     for meta, level in rules:
+        if meta.scope is Scope.SUPPRESSIONS:
+            continue
         if meta.scope is Scope.SET:
             calls = [((index,), None)]
         else:

@@ -121,6 +121,16 @@ class RelatedLocation:
 
 
 @dataclass(frozen=True)
+class SuppressionMark:
+    """A request to suppress: a `# prodready:ignore PR301 -- reason` comment, a `prodready.io/ignore`
+    annotation or a per-path ignore in the configuration; where it is, which rules it names, and why."""
+
+    location: Location
+    rules: tuple[str, ...]
+    reason: str
+
+
+@dataclass(frozen=True)
 class Suppression:
     kind: str  # SARIF's words: "inSource" (annotation or comment) or "external" (config, baseline)
     justification: str
@@ -135,6 +145,7 @@ class Finding:
     related: tuple[RelatedLocation, ...]
     fingerprint: str
     resource: Resource | None = field(default=None, compare=False, repr=False)
+    path: Path = field(default=(), compare=False, repr=False)
     suppression: Suppression | None = None
 
     @property
@@ -145,6 +156,7 @@ class Finding:
 class Scope(enum.Enum):
     RESOURCE = "resource"  # called once per resource of the rule's kinds, with the index
     SET = "set"  # called once per scan, with the index
+    SUPPRESSIONS = "suppressions"  # called by the suppress stage with the suppressions that matched nothing
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""One scan, stage after stage: discover → load → index → rules → report (the caller reports)."""
+"""One scan, stage after stage: discover → load → index → rules → suppress (the caller reports)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,14 @@ import os
 from dataclasses import dataclass, field
 from typing import Callable
 
-from prodready import engine
+from prodready import engine, suppress
+from prodready.config import Config
 from prodready.discover import STDIN, SourceFile, discover
 from prodready.index import Index
-from prodready.model import Finding, Level, Location, Notification, Problem, Resource, RuleMeta
+from prodready.model import Finding, Level, Location, Notification, Problem, Resource, RuleMeta, Scope, SuppressionMark
 from prodready.origins import Origins
 from prodready.registry import all_rules
+from prodready.sources import suppression_comments
 
 DEFAULT_MAX_FILE_SIZE = 50 * 1024 * 1024
 
@@ -32,13 +34,25 @@ class ScanResult:
 
 @dataclass
 class ScanOptions:
+    """What the command line asked for; where it says nothing, the configuration file decides."""
+
     select: list[str] = field(default_factory=list)
     ignore: list[str] = field(default_factory=list)
-    max_file_size: int = DEFAULT_MAX_FILE_SIZE
+    max_file_size: int | None = None
     var_files: list[str] = field(default_factory=list)
     jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
     cache: bool = True
     chart_roots: list[str] = field(default_factory=list)
+    config: Config = field(default_factory=Config)
+    baseline: str | None = None
+    report_files: list[str] | None = None  # report only findings in these files; scan their units as context
+
+    @property
+    def size_limit(self) -> int:
+        if self.max_file_size is not None:
+            return self.max_file_size
+        configured = self.config.get("max-file-size")
+        return int(configured * 2**20) if configured else DEFAULT_MAX_FILE_SIZE
 
 
 def _matches(meta: RuleMeta, key: str, exact_only: bool) -> bool:
@@ -48,22 +62,28 @@ def _matches(meta: RuleMeta, key: str, exact_only: bool) -> bool:
     return not exact_only and key.upper() != "" and meta.id.startswith(key.upper())
 
 
-def choose_rules(select: list[str], ignore: list[str]) -> list[tuple[RuleMeta, Level]]:
-    """The rules to run. `select` narrows to rules whose ID starts with, or equals, a given code, or whose
-    name is given; naming a rule exactly also turns on a rule that is off by default. `ignore` removes."""
+def choose_rules(select: list[str], ignore: list[str], levels: dict[str, str] | None = None) -> list[tuple[RuleMeta, Level]]:
+    """The rules to run, with their levels. `select` narrows to rules whose ID starts with, or equals, a
+    given code, or whose name is given; naming a rule exactly also turns on a rule that is off by
+    default. `ignore` removes. `levels` (from the configuration) sets a rule's level; `off` removes it,
+    any other level turns it on."""
     rules = all_rules()
-    for key in [*select, *ignore]:
+    levels = levels or {}
+    for key in [*select, *ignore, *levels]:
         if not any(_matches(meta, key, exact_only=False) for meta in rules):
             raise UnknownRule(key)
     chosen = []
     for meta in rules:
+        configured = next((Level.parse(level) for key, level in levels.items() if _matches(meta, key, exact_only=True)), None)
         if select:
             exact = any(_matches(meta, key, exact_only=True) for key in select)
-            wanted = exact or (meta.default_on and any(_matches(meta, key, exact_only=False) for key in select))
+            wanted = exact or ((meta.default_on or configured) and any(_matches(meta, key, exact_only=False) for key in select))
         else:
-            wanted = meta.default_on
-        if wanted and not any(_matches(meta, key, exact_only=False) for key in ignore):
-            chosen.append((meta, meta.level))
+            wanted = meta.default_on or configured is not None
+        if configured is Level.OFF or any(_matches(meta, key, exact_only=False) for key in ignore):
+            wanted = False
+        if wanted:
+            chosen.append((meta, configured or meta.level))
     return chosen
 
 
@@ -88,13 +108,15 @@ def read_source(source: SourceFile, max_size: int, stdin: Callable[[], bytes]) -
     return data
 
 
-def load_yaml(source: SourceFile, max_size: int, stdin: Callable[[], bytes]) -> tuple[list[Resource], list[tuple[str, Problem]]]:
+def load_yaml(
+    source: SourceFile, max_size: int, stdin: Callable[[], bytes]
+) -> tuple[list[Resource], list[tuple[str, Problem]], list[SuppressionMark]]:
     data = read_source(source, max_size, stdin)
     if isinstance(data, Problem):
-        return [], [("PR001", data)]
+        return [], [("PR001", data)], []
     from prodready.sources.yaml import load_manifests
 
-    return load_manifests(data, source.path)
+    return *load_manifests(data, source.path), suppression_comments(data, source.path)
 
 
 def parse_terraform_file(path: str, data: bytes):
@@ -137,18 +159,22 @@ def _parse_all(named_data: list[tuple[str, bytes]], options: ScanOptions) -> lis
     return results
 
 
-def load_terraform(sources: list[SourceFile], options: ScanOptions) -> tuple[list[Resource], list[tuple[str, Problem]]]:
+def load_terraform(
+    sources: list[SourceFile], options: ScanOptions
+) -> tuple[list[Resource], list[tuple[str, Problem]], list[SuppressionMark]]:
     """Every module directory among `sources`, each loaded with all of its files."""
     from prodready.sources.terraform import ModuleFile, load_module
 
     problems: list[tuple[str, Problem]] = []
+    comments: list[SuppressionMark] = []
     named_data: list[tuple[str, bytes]] = []
     for path in [source.path for source in sources] + options.var_files:
-        data = read_source(SourceFile(path, "terraform"), options.max_file_size, lambda: b"")
+        data = read_source(SourceFile(path, "terraform"), options.size_limit, lambda: b"")
         if isinstance(data, Problem):
             problems.append(("PR001", data))
         else:
             named_data.append((path, data))
+            comments.extend(suppression_comments(data, path))
     parsed: dict[str, ModuleFile] = {}
     for (path, _), result in zip(named_data, _parse_all(named_data, options)):
         if isinstance(result, Problem):
@@ -161,7 +187,12 @@ def load_terraform(sources: list[SourceFile], options: ScanOptions) -> tuple[lis
         if source.path in parsed:
             modules.setdefault(os.path.dirname(source.path) or ".", []).append(parsed[source.path])
     resources = [resource for directory, files in modules.items() for resource in load_module(directory, files, var_files)]
-    return resources, problems
+    return resources, problems, comments
+
+
+def _in_report_scope(finding: Finding, report_files: set[str]) -> bool:
+    files = {finding.location.file} | ({finding.resource.file} if finding.resource is not None else set())
+    return any(os.path.abspath(file) in report_files for file in files)
 
 
 def scan(
@@ -170,25 +201,44 @@ def scan(
     stdin: Callable[[], bytes] = lambda: b"",
     progress: Callable[[int, int], None] = lambda done, total: None,
 ) -> ScanResult:
-    rules = choose_rules(options.select, options.ignore)
-    discovery = discover(paths)
+    config = options.config
+    rules = choose_rules(options.select or config.get("select", []), config.get("ignore", []) + options.ignore, config.get("rules"))
+    if options.report_files is not None:
+        # Each reported file is checked in the context of its unit: the other files of its directory.
+        paths = sorted({os.path.dirname(path) or "." for path in options.report_files if os.path.exists(path)})
+    discovery = discover(paths, recursive=options.report_files is None, exclude=config.get("exclude", []), base=config.directory)
     resources: list[Resource] = []
     problems = list(discovery.problems)
+    comments: list[SuppressionMark] = []
     yaml_sources = [source for source in discovery.files if source.kind == "yaml"]
     terraform_sources = [source for source in discovery.files if source.kind == "terraform"]
     for done, source in enumerate(yaml_sources, start=1):
-        loaded, found = load_yaml(source, options.max_file_size, stdin)
+        loaded, found, marks = load_yaml(source, options.size_limit, stdin)
         resources.extend(loaded)
         problems.extend(found)
+        comments.extend(marks)
         progress(done, len(discovery.files))
     if terraform_sources or options.var_files:
-        loaded, found = load_terraform(terraform_sources, options)
+        loaded, found, marks = load_terraform(terraform_sources, options)
         resources.extend(loaded)
         problems.extend(found)
+        comments.extend(marks)
         progress(len(discovery.files), len(discovery.files))
-    index = Index(resources, problems)
+    index = Index(resources, problems, config.options)
     origins = Origins(options.chart_roots + [p if os.path.isdir(p) else os.path.dirname(p) or "." for p in paths if p != "-"] + ["."])
     findings, failures, checked = engine.run(rules, index, origins)
+
+    baseline = (options.baseline, suppress.read_baseline(options.baseline)) if options.baseline else None
+    findings, unused = suppress.apply(findings, resources, comments, config, baseline)
+    ran = {name for meta, _ in rules for name in (meta.id, meta.name)}
+    unused = [(mark, tuple(rule for rule in names if rule in ran or rule.upper() in ran)) for mark, names in unused]
+    for meta, level in rules:
+        if meta.scope is Scope.SUPPRESSIONS:
+            findings.extend(engine.to_finding(meta, level, problem) for problem in meta.check([u for u in unused if u[1]]))
+    findings.sort(key=lambda finding: finding.sort_key)
+    if options.report_files is not None:
+        report_files = {os.path.abspath(path) for path in options.report_files}
+        findings = [finding for finding in findings if _in_report_scope(finding, report_files)]
     return ScanResult(
         findings=findings,
         notifications=discovery.notifications + failures,

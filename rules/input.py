@@ -2,7 +2,7 @@
 so that selection, levels and suppressions treat them like any other finding."""
 
 from prodready.index import Index
-from prodready.model import Level, Scope
+from prodready.model import Level, Problem, Scope
 from prodready.registry import rule
 
 
@@ -84,3 +84,31 @@ def not_a_k8s_object(index: Index):
     Add `apiVersion` and `kind`, or keep non-manifest YAML out of the scanned paths.
     """
     yield from index.input_problems("PR003")
+
+
+@rule("PR004", "unused-suppression", Level.NOTE, section=None, scope=Scope.SUPPRESSIONS)
+def unused_suppression(unused):
+    """A suppression suppresses nothing.
+
+    ## What it checks
+    Every `# prodready:ignore` comment, `prodready.io/ignore` annotation and `per-path-ignores` entry must
+    suppress at least one finding of each rule it names (among the rules that ran). The finding points at
+    the comment, the annotation or the configuration line.
+
+    ## Why it matters
+    A suppression outlives the problem it hid: once the manifest is fixed or the resource moved, a stale
+    suppression silently hides the next, real problem at that place.
+
+    ## Example
+    ```yaml
+    metadata:
+      annotations:
+        prodready.io/ignore: "PR301"   # the Deployment now runs 3 replicas
+    ```
+
+    ## Fix
+    Remove the suppression, or the rule IDs in it that no longer match anything.
+    """
+    for mark, rules in unused:
+        names = ", ".join(rules)
+        yield Problem(f"suppression of {names} matches no finding; remove it", location=mark.location)

@@ -1,6 +1,7 @@
 """Every rule against its fixtures: `fixtures/<rule ID>/*` must yield exactly the findings of that rule
 marked with `# expect: PRnnn` on the line the finding points at, and nothing else. A fixture is a file
-scanned alone, or a directory (a Terraform module with its tfvars, say) scanned whole."""
+scanned alone, or a directory (a Terraform module with its tfvars, say) scanned whole. A `# select: PRnnn`
+line runs more rules beside the fixture's own (PR004 needs the rules its suppressions name)."""
 
 import re
 from pathlib import Path
@@ -12,6 +13,7 @@ from prodready.scan import ScanOptions, scan
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 EXPECT = re.compile(r"#\s*expect:\s*(PR\d{3}(?:\s*,\s*PR\d{3})*)")
+SELECT = re.compile(r"#\s*select:\s*(PR\d{3}(?:\s*,\s*PR\d{3})*)")
 
 
 def expected_marks(fixture: Path) -> set[tuple[str, str, int]]:
@@ -26,6 +28,15 @@ def expected_marks(fixture: Path) -> set[tuple[str, str, int]]:
     return marks
 
 
+def selected(fixture: Path) -> list[str]:
+    files = sorted(p for p in fixture.rglob("*") if p.is_file()) if fixture.is_dir() else [fixture]
+    found = [fixture.parent.name]
+    for path in files:
+        for match in SELECT.finditer(path.read_text(encoding="utf-8", errors="replace")):
+            found.extend(rule_id.strip() for rule_id in match.group(1).split(","))
+    return found
+
+
 def fixtures() -> list[Path]:
     return sorted(FIXTURES.glob("PR*/*"))
 
@@ -33,9 +44,9 @@ def fixtures() -> list[Path]:
 @pytest.mark.parametrize("fixture", fixtures(), ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_fixture(fixture: Path) -> None:
     rule_id = fixture.parent.name
-    result = scan([str(fixture)], ScanOptions(select=[rule_id], cache=False, jobs=1))
+    result = scan([str(fixture)], ScanOptions(select=selected(fixture), cache=False, jobs=1))
     assert not [n for n in result.notifications if "internal error" in n.message]
-    found = {(f.rule.id, f.location.file, f.location.line) for f in result.findings}
+    found = {(f.rule.id, f.location.file, f.location.line) for f in result.findings if f.rule.id == rule_id and not f.suppression}
     expected = {mark for mark in expected_marks(fixture) if mark[0] == rule_id}
     assert found == expected
 

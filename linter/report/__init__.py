@@ -6,11 +6,13 @@ import importlib
 
 from prodready.model import Finding
 
-FORMATS = ("text", "json", "sarif")
+FORMATS = ("text", "json", "sarif", "github", "scorecard")
 
 
-def render(format: str, result, color: bool = False) -> str:
+def render(format: str, result, color: bool = False, show_suppressed: bool = False) -> str:
     module = importlib.import_module(f"prodready.report.{format}")
+    if format == "text":
+        return module.render(result, color=color, show_suppressed=show_suppressed)
     return module.render(result, color=color)
 
 

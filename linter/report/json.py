@@ -23,6 +23,11 @@ def render(result, color: bool = False) -> str:
                 **_location(finding.location),
                 "related": [{**_location(r.location), "message": r.message} for r in finding.related],
                 "fingerprint": finding.fingerprint,
+                "suppression": (
+                    {"kind": finding.suppression.kind, "justification": finding.suppression.justification}
+                    if finding.suppression
+                    else None
+                ),
             }
             for finding in result.findings
         ],

@@ -15,6 +15,7 @@ import sarif_om as sarif
 from prodready import __version__
 from prodready.discover import STDIN
 from prodready.model import Finding, Level, Location, RuleMeta
+from prodready.report.rules_markdown import help_uri
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 INFORMATION_URI = "https://github.com/prodready/prodready"
@@ -82,6 +83,7 @@ def _descriptor(meta: RuleMeta) -> sarif.ReportingDescriptor:
         short_description=sarif.MultiformatMessageString(text=meta.summary),
         full_description=sarif.MultiformatMessageString(text=_what_it_checks(meta)),
         help=sarif.MultiformatMessageString(text=meta.doc, markdown=meta.doc),
+        help_uri=help_uri(meta),
         default_configuration=sarif.ReportingConfiguration(level=_LEVELS[meta.level]),
         properties={"tags": tags, "precision": "high"},
     )
@@ -100,6 +102,11 @@ def _result(finding: Finding, rule_index: int) -> sarif.Result:
         locations=[sarif.Location(physical_location=_physical(finding.location))],
         related_locations=related or None,
         partial_fingerprints={FINGERPRINT_KEY: finding.fingerprint},
+        suppressions=[
+            sarif.Suppression(kind=finding.suppression.kind, justification=finding.suppression.justification)
+        ]
+        if finding.suppression
+        else None,
     )
 
 

@@ -15,24 +15,30 @@ def _plural(count: int, word: str) -> str:
 
 def summary(result) -> str:
     scanned = f"{_plural(result.files, 'file')}, {_plural(result.resources, 'resource')}"
-    if not result.findings:
-        return f"No findings in {scanned}."
-    counts = counts_by_level(result.findings)
+    reported = [finding for finding in result.findings if finding.suppression is None]
+    suppressed = len(result.findings) - len(reported)
+    hidden = f"; {suppressed:,} suppressed" if suppressed else ""
+    if not reported:
+        return f"No findings in {scanned}{hidden}."
+    counts = counts_by_level(reported)
     levels = ", ".join(_plural(counts[str(level)], str(level)) for level in reversed(Level) if str(level) in counts)
-    return f"Found {_plural(len(result.findings), 'finding')} ({levels}) in {scanned}."
+    return f"Found {_plural(len(reported), 'finding')} ({levels}) in {scanned}{hidden}."
 
 
-def render(result, color: bool = False) -> str:
+def render(result, color: bool = False, show_suppressed: bool = False) -> str:
     def paint(code: str, text: str) -> str:
         return f"{code}{text}{_RESET}" if color else text
 
     lines = []
     for finding in result.findings:
+        if finding.suppression is not None and not show_suppressed:
+            continue
         location = finding.location
         place = paint(_BOLD, f"{escape_control(location.file)}:{location.line}:{location.column}:")
         level = paint(_COLORS.get(finding.level, ""), str(finding.level))
         rule = paint(_DIM, f"{finding.rule.id} {finding.rule.name}:")
-        lines.append(f"{place} {level} {rule} {escape_control(finding.message)}")
+        suppressed = f" [suppressed: {escape_control(finding.suppression.justification)}]" if finding.suppression else ""
+        lines.append(f"{place} {level} {rule} {escape_control(finding.message)}{suppressed}")
         for related in finding.related:
             where = related.location
             lines.append(f"    {escape_control(where.file)}:{where.line}:{where.column}: {escape_control(related.message)}")

@@ -2,6 +2,28 @@
 
 from __future__ import annotations
 
+import re
+
+from prodready.model import Location, SuppressionMark
+
+_SUPPRESSION = re.compile(
+    rb"(?:#|//)\s*prodready:ignore\s+(?P<rules>[A-Za-z0-9-]+(?:\s*,\s*[A-Za-z0-9-]+)*)(?:\s+--\s*(?P<reason>[^\r\n]*))?"
+)
+
+
+def suppression_comments(data: bytes, file: str) -> list[SuppressionMark]:
+    """Every `# prodready:ignore PR301[,PR304] -- reason` comment of a file (YAML or HCL)."""
+    if b"prodready:ignore" not in data:
+        return []
+    marks = []
+    for match in _SUPPRESSION.finditer(data):
+        line_start = data.rfind(b"\n", 0, match.start()) + 1
+        location = Location(file, data.count(b"\n", 0, match.start()) + 1, match.start() - line_start + 1)
+        rules = tuple(rule.strip().decode() for rule in match.group("rules").split(b","))
+        reason = (match.group("reason") or b"").decode("utf-8", "replace").strip()
+        marks.append(SuppressionMark(location, rules, reason))
+    return marks
+
 
 def text_problem(data: bytes) -> tuple[str, int, int] | None:
     """Why `data` is not text a loader can read, with the line and column where that shows."""

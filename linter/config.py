@@ -1,0 +1,166 @@
+"""Configuration: `.prodready.yaml`, or `[tool.prodready]` in `pyproject.toml`, found by walking up from the
+scanned paths (the closest wins), validated against the schema below.
+
+```yaml
+select: [PR2, PR3]                 # run only these rules (IDs, ID prefixes or names)
+ignore: [PR305]
+fail-level: warning
+rules:                             # levels per rule; `off` turns a rule off, a level turns it on
+  PR203: warning
+  PR406: off
+per-path-ignores:                  # globs relative to the configuration file
+  "charts/legacy/**": [PR301]
+exclude: ["vendor/**"]             # never scanned
+options:
+  min-replicas: 2
+  backup-retention-days: 7
+  owner-keys: [team, owner, oncall]
+  gpu-resources: [nvidia.com/gpu, amd.com/gpu, gpu.intel.com/*]
+max-file-size: 50                  # MB
+```
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+LEVELS = ["error", "warning", "note", "off"]
+RULE_KEY = r"^(PR[0-9]{3}|[a-z0-9]+(-[a-z0-9]+)*)$"
+RULE_LIST = {"type": "array", "items": {"type": "string", "pattern": r"^[A-Za-z0-9-]+$"}}
+
+SCHEMA: dict[str, Any] = {
+    "$schema": "http://json-schema.org/draft-07/schema#",
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "select": RULE_LIST,
+        "ignore": RULE_LIST,
+        "fail-level": {"enum": LEVELS[:3]},
+        "rules": {"type": "object", "propertyNames": {"pattern": RULE_KEY}, "additionalProperties": {"enum": LEVELS}},
+        "per-path-ignores": {"type": "object", "additionalProperties": RULE_LIST},
+        "exclude": {"type": "array", "items": {"type": "string"}},
+        "options": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "min-replicas": {"type": "integer", "minimum": 1},
+                "backup-retention-days": {"type": "integer", "minimum": 1},
+                "owner-keys": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                "gpu-resources": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+            },
+        },
+        "max-file-size": {"type": "number", "exclusiveMinimum": 0},
+    },
+}
+
+DEFAULT_OPTIONS: dict[str, Any] = {
+    "min-replicas": 2,
+    "backup-retention-days": 7,
+    "owner-keys": ["team", "owner", "oncall"],
+    "gpu-resources": ["nvidia.com/gpu", "amd.com/gpu", "gpu.intel.com/*"],
+}
+
+CONFIG_FILE = ".prodready.yaml"
+
+
+class ConfigError(Exception):
+    """A configuration file that cannot be used; the message names the file, the key and what was expected."""
+
+
+@dataclass
+class Config:
+    path: str | None = None  # the file it came from; None: defaults only
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def directory(self) -> str:
+        return os.path.dirname(os.path.abspath(self.path)) if self.path else os.getcwd()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.settings.get(key, default)
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return {**DEFAULT_OPTIONS, **self.settings.get("options", {})}
+
+
+def _read_pyproject(path: str) -> dict | None:
+    import tomllib
+
+    with open(path, "rb") as handle:
+        try:
+            document = tomllib.load(handle)
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    tool = document.get("tool", {})
+    return tool.get("prodready") if isinstance(tool, dict) else None
+
+
+def _read_yaml(path: str) -> dict:
+    from prodready.sources.yaml import InvalidYaml, parse_documents
+
+    with open(path, "rb") as handle:
+        data = handle.read()
+    try:
+        documents = list(parse_documents(data, path))
+    except InvalidYaml as error:
+        raise ConfigError(f"{path}:{error.line + 1}: not valid YAML: {error}") from None
+    body = documents[0].body if documents else None
+    if body is None:
+        return {}
+    if not isinstance(body, dict):
+        raise ConfigError(f"{path}: expected a mapping of settings at the top level")
+    rules = body.get("rules")
+    if isinstance(rules, dict):  # YAML 1.1 reads an unquoted `off` as false
+        body["rules"] = {rule: "off" if level is False else level for rule, level in rules.items()}
+    return body
+
+
+def validate(settings: Any, path: str) -> dict:
+    import jsonschema
+
+    validator = jsonschema.Draft7Validator(SCHEMA)
+    errors = sorted(validator.iter_errors(settings), key=lambda e: list(e.absolute_path))
+    if errors:
+        error = errors[0]
+        key = ".".join(str(part) for part in error.absolute_path) or "(top level)"
+        raise ConfigError(f"{path}: {key}: {_explain(error)}")
+    return settings
+
+
+def _explain(error: Any) -> str:
+    if error.validator == "additionalProperties":
+        allowed = ", ".join(sorted(error.schema.get("properties", {}))) or "nothing"
+        return f"{error.message}; expected one of: {allowed}"
+    if error.validator == "enum":
+        return f"{error.instance!r} is not one of {', '.join(map(str, error.validator_value))}"
+    return error.message
+
+
+def load(path: str) -> Config:
+    """Read and validate one configuration file."""
+    try:
+        settings = _read_pyproject(path) if os.path.basename(path) == "pyproject.toml" else _read_yaml(path)
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read: {error.strerror or error}") from None
+    return Config(path, validate(settings if settings is not None else {}, path))
+
+
+def discover_config(paths: list[str]) -> Config:
+    """The configuration closest to the scanned paths: walk up from their common directory, stopping at
+    the repository root."""
+    directories = [os.path.abspath(p if os.path.isdir(p) else os.path.dirname(p) or ".") for p in paths if p != "-"]
+    directory = os.path.commonpath(directories) if directories else os.getcwd()
+    while True:
+        candidate = os.path.join(directory, CONFIG_FILE)
+        if os.path.isfile(candidate):
+            return load(candidate)
+        pyproject = os.path.join(directory, "pyproject.toml")
+        if os.path.isfile(pyproject) and _read_pyproject(pyproject) is not None:
+            return load(pyproject)
+        parent = os.path.dirname(directory)
+        if parent == directory or os.path.exists(os.path.join(directory, ".git")):
+            return Config()
+        directory = parent

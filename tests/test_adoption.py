@@ -188,3 +188,16 @@ def test_pre_commit_hooks_file():
     assert "--unit-context" in by_id["prodready"]["entry"]
     assert by_id["prodready-all"]["pass_filenames"] is False
     del load_manifests
+
+
+def test_rule_options_from_configuration(repo):
+    (repo / ".prodready.yaml").write_text(
+        "options:\n  min-replicas: 4\n  backup-retention-days: 30\n  gpu-resources: [example.com/tpu]\n"
+    )
+    assert "runs 3 replicas" in run("scan", "deploy", "--select", "PR301").output
+    (repo / "infra").mkdir()
+    (repo / "infra" / "main.tf").write_text('resource "aws_db_instance" "db" {\n  backup_retention_period = 14\n}\n')
+    assert "infra/main.tf:2:3: warning PR650" in run("scan", "infra", "--select", "PR650").output
+    gpu = DEPLOYMENT.replace("requests: {cpu: 100m, memory: 128Mi}", "requests: {cpu: 100m, memory: 128Mi, example.com/tpu: 1}")
+    (repo / "deploy" / "web.yaml").write_text(gpu)
+    assert "PR220" in run("scan", "deploy", "--select", "PR220").output

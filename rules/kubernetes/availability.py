@@ -43,7 +43,7 @@ def single_replica(workload: Resource, index: Index):
     """A replicated workload runs fewer than 2 replicas.
 
     ## What it checks
-    Deployments, StatefulSets, ReplicaSets and Argo Rollouts must run at least 2 replicas. The count is
+    Deployments, StatefulSets, ReplicaSets and Argo Rollouts must run at least 2 replicas (the `min-replicas` option). The count is
     the minimum of the HorizontalPodAutoscaler (`minReplicas`, absent = 1) or KEDA ScaledObject
     (`minReplicaCount`, absent = 0) that targets the workload, else `spec.replicas` (absent = 1). A
     workload written with `replicas: 0` and no autoscaler is switched off on purpose and is not reported.
@@ -69,7 +69,7 @@ def single_replica(workload: Resource, index: Index):
     if not _judged_replicated(workload, index):
         return
     replicas = index.replicas(workload)
-    if replicas is None or replicas >= 2:
+    if replicas is None or replicas >= index.options["min-replicas"]:
         return
     spec = mapping(workload.body.get("spec"))
     path = ("spec", "replicas") if "replicas" in spec else NAME_PATH
@@ -86,12 +86,9 @@ def single_replica(workload: Resource, index: Index):
             path,
             related=tuple((a, autoscaler_minimum_anchor(a)) for a in autoscalers),
         )
-    elif replicas == 1:
-        yield Problem(
-            f"{workload.kind} '{workload.name}' runs 1 replica: one node drain or crash takes it down",
-            workload,
-            path,
-        )
+    elif replicas > 0:  # `replicas: 0` without an autoscaler: switched off on purpose
+        risk = "one node drain or crash takes it down" if replicas == 1 else f"fewer than the {index.options['min-replicas']} required"
+        yield Problem(f"{workload.kind} '{workload.name}' runs {_replicas_text(replicas)}: {risk}", workload, path)
 
 
 @rule("PR302", "missing-pod-disruption-budget", Level.WARNING, section=4, kinds=REPLICATED_KINDS)

@@ -5,6 +5,7 @@ Rules read the template written in the workload itself, like the container rules
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from fractions import Fraction
 from typing import Iterator
@@ -35,33 +36,34 @@ _NODE_CHOICE_KEY = re.compile(
 _GPU_VALUE = re.compile(r"gpu|accelerator", re.IGNORECASE)
 
 
-def is_gpu_resource(name: object) -> bool:
-    return isinstance(name, str) and (name in ("nvidia.com/gpu", "amd.com/gpu") or name.startswith("gpu.intel.com/"))
+def is_gpu_resource(name: object, gpu_resources: list[str]) -> bool:
+    """Whether a resource name is a GPU: one of the `gpu-resources` option's names or globs."""
+    return isinstance(name, str) and any(fnmatch.fnmatchcase(name, pattern) for pattern in gpu_resources)
 
 
-def gpu_amounts(template: PodTemplate) -> Iterator[tuple[Container, str, Fraction | None]]:
+def gpu_amounts(template: PodTemplate, gpu_resources: list[str]) -> Iterator[tuple[Container, str, Fraction | None]]:
     """(container, resource name, amount) of every GPU request or limit, init containers included;
     the amount is None when it is not a quantity we can read."""
     for container in containers(template, include_init=True):
         for part in resources_of(container):
             for name, value in part.items():
-                if is_gpu_resource(name) and value is not None:
+                if is_gpu_resource(name, gpu_resources) and value is not None:
                     yield container, name, quantity(value)
 
 
-def gpu_request(template: PodTemplate) -> tuple[Container, str] | None:
+def gpu_request(template: PodTemplate, gpu_resources: list[str]) -> tuple[Container, str] | None:
     """The first container that asks for at least one GPU, and the resource it asks for."""
-    for container, name, amount in gpu_amounts(template):
+    for container, name, amount in gpu_amounts(template, gpu_resources):
         if amount is not None and amount > 0:
             return container, name
     return None
 
 
-def may_use_gpu(template: PodTemplate) -> bool:
+def may_use_gpu(template: PodTemplate, gpu_resources: list[str]) -> bool:
     """Whether the pod may get a GPU: a GPU resource not known to be zero, a dynamic resource claim,
     or the NVIDIA runtime exposing the node's GPUs without a request."""
     spec = template.spec
-    if any(amount is None or amount != 0 for _, _, amount in gpu_amounts(template)):
+    if any(amount is None or amount != 0 for _, _, amount in gpu_amounts(template, gpu_resources)):
         return True
     if sequence(spec.get("resourceClaims")) or "nvidia" in str(spec.get("runtimeClassName", "")).lower():
         return True
@@ -151,7 +153,7 @@ def gpu_workload_unpinned(workload: Resource, index: Index):
     template = own_pod_template(workload)
     if template is None:
         return
-    request = gpu_request(template)
+    request = gpu_request(template, index.options["gpu-resources"])
     if request is not None and not targets_gpu_nodes(template):
         container, name = request
         yield Problem(
@@ -200,7 +202,7 @@ def gpu_missing_toleration(workload: Resource, index: Index):
     template = own_pod_template(workload)
     if template is None:
         return
-    request = gpu_request(template)
+    request = gpu_request(template, index.options["gpu-resources"])
     if request is None:
         return
     if any(tolerates_gpu_taint(mapping(toleration)) for toleration in sequence(template.spec.get("tolerations"))):
@@ -246,7 +248,7 @@ def gpu_request_limit_mismatch(workload: Resource, index: Index):
     for container in containers(template, include_init=True):
         requests, limits = resources_of(container)
         for name, requested in requests.items():
-            if not is_gpu_resource(name) or requested is None:
+            if not is_gpu_resource(name, index.options["gpu-resources"]) or requested is None:
                 continue
             path = container.path + ("resources", "requests", name)
             limit = limits.get(name)
@@ -299,7 +301,7 @@ def gpu_toleration_without_gpu(workload: Resource, index: Index):
     if workload.kind == "DaemonSet":
         return
     template = own_pod_template(workload)
-    if template is None or may_use_gpu(template):
+    if template is None or may_use_gpu(template, index.options["gpu-resources"]):
         return
     for position, toleration in enumerate(sequence(template.spec.get("tolerations"))):
         toleration = mapping(toleration)

@@ -20,7 +20,6 @@ from prodready.rules.terraform.observability import (
 from prodready.terraform import ABSENT, UNKNOWN, address, blocks, each_block, is_unknown
 
 # Days of automated backups an RDS database must keep: a week covers a bad migration found after a weekend.
-MINIMUM_BACKUP_DAYS = 7
 
 RDS_KINDS = {"aws_db_instance", "aws_rds_cluster"}
 
@@ -45,7 +44,7 @@ def rds_backup_retention(database: Resource, index: Index):
     """An RDS database keeps automated backups for less than a week.
 
     ## What it checks
-    An `aws_db_instance` or `aws_rds_cluster` must set `backup_retention_period` to at least 7 days.
+    An `aws_db_instance` or `aws_rds_cluster` must set `backup_retention_period` to at least 7 days (the `backup-retention-days` option).
     Left out, AWS keeps backups for 1 day (clusters, and instances created through the API); `0`
     disables automated backups and point-in-time recovery. Read replicas (`replicate_source_db`) are
     not checked: their source holds the backups.
@@ -80,14 +79,15 @@ def rds_backup_retention(database: Resource, index: Index):
         )
         return
     days = number(retention)
-    if days is None or days >= MINIMUM_BACKUP_DAYS:
+    minimum = index.options["backup-retention-days"]
+    if days is None or days >= minimum:
         return
     if days <= 0:
         message = f"{address(database)} has automated backups disabled: no point-in-time recovery after a bad change"
     else:
         message = (
             f"{address(database)} keeps backups for {days:g} day{'s' if days != 1 else ''}: a bad migration "
-            f"found after a weekend cannot be undone (at least {MINIMUM_BACKUP_DAYS} days)"
+            f"found after a weekend cannot be undone (at least {minimum} days)"
         )
     yield Problem(message, database, ("backup_retention_period",))
 

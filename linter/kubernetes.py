@@ -33,8 +33,14 @@ def is_workload(resource: Resource) -> bool:
     return resource.group in WORKLOAD_GROUPS.get(resource.kind, ())
 
 
+def helm_hooks(resource: Resource) -> list[str]:
+    """The Helm hooks (`helm.sh/hook: pre-install,test`) a resource runs as: one-shot, never rolled out."""
+    hook = mapping(resource.metadata.get("annotations")).get("helm.sh/hook")
+    return [part.strip() for part in hook.split(",")] if isinstance(hook, str) else []
+
+
 def is_long_running(resource: Resource) -> bool:
-    return resource.kind in LONG_RUNNING_KINDS and is_workload(resource)
+    return resource.kind in LONG_RUNNING_KINDS and is_workload(resource) and not helm_hooks(resource)
 
 
 def is_replicated(resource: Resource) -> bool:

@@ -23,17 +23,29 @@ FINGERPRINT_KEY = "prodready/v1"
 _LEVELS = {Level.ERROR: "error", Level.WARNING: "warning", Level.NOTE: "note"}
 
 
+@lru_cache(maxsize=None)
+def _fields(cls: type) -> list[tuple[str, str, object]]:
+    """(attribute, SARIF property name, default) of a sarif-om class."""
+    return [
+        (
+            field.name,
+            field.metadata["schema_property_name"],
+            field.default.factory() if isinstance(field.default, attr.Factory) else field.default,
+        )
+        for field in attr.fields(cls)
+    ]
+
+
 def to_json(value):
     """sarif-om objects as SARIF JSON: schema property names, None and attrs defaults (the -1 sentinels)
     dropped, `level` always kept because GitHub reads it."""
     if attr.has(type(value)):
         document = {}
-        for field in attr.fields(type(value)):
-            item = getattr(value, field.name)
-            default = field.default.factory() if isinstance(field.default, attr.Factory) else field.default
-            if item is None or (item == default and field.name != "level"):
+        for name, property_name, default in _fields(type(value)):
+            item = getattr(value, name)
+            if item is None or (item == default and name != "level"):
                 continue
-            document[field.metadata["schema_property_name"]] = to_json(item)
+            document[property_name] = to_json(item)
         return document
     if isinstance(value, list):
         return [to_json(item) for item in value]
@@ -50,6 +62,7 @@ def _repository_root(directory: str) -> str | None:
     return None if parent == directory else _repository_root(parent)
 
 
+@lru_cache(maxsize=None)
 def artifact_uri(path: str) -> str:
     """The file's path relative to its repository (or to the working directory), as a URI reference:
     never absolute, never with `..`, never `file://`."""
@@ -149,4 +162,5 @@ def render(result, color: bool = False) -> str:
     )
     document = to_json(log)
     ordered = {"$schema": document.pop("$schema"), "version": document.pop("version"), **document}
-    return json.dumps(ordered, indent=2, ensure_ascii=False) + "\n"
+    # Compact: the C encoder only serves output without indentation, and SARIF is read by machines.
+    return json.dumps(ordered, ensure_ascii=False, separators=(",", ":")) + "\n"

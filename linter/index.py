@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import fnmatch
 import os
+import re
 from collections import defaultdict
 from functools import cached_property
 from typing import Any, Iterable
 
+from prodready.config import DEFAULT_OPTIONS
 from prodready.kubernetes import (
     PodTemplate,
     autoscaler_minimum,
@@ -24,6 +27,25 @@ from prodready.kubernetes import (
 )
 from prodready.model import Path, Problem, Resource
 
+# (API group, kind) of the objects that make Prometheus scrape the pods behind the Services they select:
+# the Prometheus Operator's ServiceMonitor and the VictoriaMetrics operator's VMServiceScrape (same shape).
+SERVICE_SCRAPERS = frozenset(
+    {("monitoring.coreos.com", "ServiceMonitor"), ("operator.victoriametrics.com", "VMServiceScrape")}
+)
+# … and those that select pods by their labels: PodMonitor, VMPodScrape, and Google Managed Prometheus'
+# PodMonitoring (its own namespace) and ClusterPodMonitoring (every namespace).
+POD_SCRAPERS = frozenset(
+    {
+        ("monitoring.coreos.com", "PodMonitor"),
+        ("operator.victoriametrics.com", "VMPodScrape"),
+        ("monitoring.googleapis.com", "PodMonitoring"),
+        ("monitoring.googleapis.com", "ClusterPodMonitoring"),
+    }
+)
+
+# A Velero namespace pattern (Velero 1.18 accepts `*`, `?` and `[abc]` in namespace names).
+_GLOB = re.compile(r"[*?\[]")
+
 # kind → where its pod selector lives
 POD_SELECTORS: dict[str, Path] = {
     "PodDisruptionBudget": ("spec", "selector"),
@@ -32,8 +54,14 @@ POD_SELECTORS: dict[str, Path] = {
 
 
 class Index:
-    def __init__(self, resources: list[Resource], input_problems: Iterable[tuple[str, Problem]] = ()) -> None:
+    def __init__(
+        self,
+        resources: list[Resource],
+        input_problems: Iterable[tuple[str, Problem]] = (),
+        options: dict[str, Any] | None = None,
+    ) -> None:
         self.resources = resources
+        self.options = {**DEFAULT_OPTIONS, **(options or {})}  # rule options from the configuration
         self._order = {id(resource): position for position, resource in enumerate(resources)}
         self._by_kind: dict[str, list[Resource]] = defaultdict(list)
         for resource in resources:
@@ -198,20 +226,25 @@ class Index:
 
     # --- label selectors ----------------------------------------------------------------------------
 
+    @staticmethod
+    def _label_table(entries: Iterable[tuple[str | None, dict, Any]]) -> dict[tuple, list]:
+        """Entries given as (namespace, labels, entry), under (namespace, key, value) for each of their
+        labels, (namespace, key, None) for the key alone and (namespace,) for every entry of the namespace;
+        under the namespace "*" too (see `_in_namespace`)."""
+        table: dict[tuple, list] = defaultdict(list)
+        for namespace, labels, entry in entries:
+            for space in (namespace, "*"):
+                table[(space,)].append(entry)
+                for key, value in labels.items():
+                    table[space, str(key), label_text(value)].append(entry)
+                    table[space, str(key), None].append(entry)
+        return table
+
     @cached_property
     def _templates_by_label(self) -> dict[tuple, list[PodTemplate]]:
-        """Every pod template written in a workload, under (namespace, key, value) for each of its labels
-        and (namespace, key, None) for the key alone; under the namespace "*" too (see `_in_namespace`)."""
-        table: dict[tuple, list[PodTemplate]] = defaultdict(list)
-        for resource in self.resources:
-            template = own_pod_template(resource)
-            if template is None:
-                continue
-            for key, value in template.labels.items():
-                for namespace in (resource.namespace, "*"):
-                    table[namespace, str(key), label_text(value)].append(template)
-                    table[namespace, str(key), None].append(template)
-        return table
+        """Every pod template written in a workload, in a `_label_table` of its labels."""
+        templates = (own_pod_template(resource) for resource in self.resources)
+        return self._label_table((t.owner.namespace, t.labels, t) for t in templates if t is not None)
 
     @staticmethod
     def _in_namespace(namespace: str | None) -> tuple[str | None, ...]:
@@ -219,10 +252,13 @@ class Index:
         `namespace` may match: its own and the namespace-less, or, without a namespace, all ("*")."""
         return ("*",) if namespace is None else (namespace, None)
 
-    def _narrowest_labels(self, selector: Any) -> list[tuple[str, str | None]] | None:
+    def _narrowest_labels(
+        self, selector: Any, table: dict | None = None
+    ) -> list[tuple[str, str | None]] | None:
         """Labels of which a pod must carry one to be selected: the requirement of `selector` that the
-        fewest pod templates meet, as (key, value) pairs, (key, None) for `Exists`. None when the selector
-        requires no label (empty, only NotIn/DoesNotExist, or malformed)."""
+        fewest pod templates (or entries of another `_label_table`) meet, as (key, value) pairs, (key, None)
+        for `Exists`. None when the selector requires no label (empty, only NotIn/DoesNotExist, or
+        malformed)."""
         selector = mapping(selector)
         options: list[list[tuple[str, str | None]]] = [
             [(str(key), label_text(value))] for key, value in mapping(selector.get("matchLabels")).items()
@@ -236,7 +272,8 @@ class Index:
                 options.append([(key, None)])
         if not options:
             return None
-        table = self._templates_by_label
+        if table is None:
+            table = self._templates_by_label
         return min(options, key=lambda labels: sum(len(table.get(("*", *label), ())) for label in labels))
 
     @cached_property
@@ -303,6 +340,182 @@ class Index:
         namespaces = self._in_namespace(near.namespace)
         candidates = (t for n in namespaces for label in labels for t in table.get((n, *label), ()))
         return any(selects(selector, t.labels) for t in candidates)
+
+    # --- scraping: Services, ServiceMonitors, PodMonitors -------------------------------------------
+
+    @staticmethod
+    def _scrape_namespaces(scraper: Resource) -> tuple[str | None, ...]:
+        """The namespace keys (see `_in_namespace`) of what a ServiceMonitor or PodMonitor looks at:
+        every namespace with `namespaceSelector.any: true` (and for a ClusterPodMonitoring), the
+        namespaces of `matchNames` and the namespace-less objects, else its own namespace."""
+        if scraper.kind == "ClusterPodMonitoring":
+            return ("*",)
+        chooser = mapping(dig(scraper.body, ("spec", "namespaceSelector")))
+        if chooser.get("any") is True:
+            return ("*",)
+        names = [name for name in sequence(chooser.get("matchNames")) if isinstance(name, str)]
+        if names:
+            return (*dict.fromkeys(names), None)
+        return Index._in_namespace(scraper.namespace)
+
+    def _selected_in(self, table: dict, selector: Any, namespaces: Iterable[str | None], labels_of) -> list:
+        """The entries of a `_label_table` under `namespaces` whose labels `selector` selects, each once;
+        only those that carry the selector's narrowest requirement are tested."""
+        if not isinstance(selector, dict):
+            return []
+        requirement = self._narrowest_labels(selector, table)
+        if requirement is None:
+            keys = [(namespace,) for namespace in namespaces]
+        else:
+            keys = [(namespace, *label) for namespace in namespaces for label in requirement]
+        found: dict[int, Any] = {}
+        for key in keys:
+            for entry in table.get(key, ()):
+                if id(entry) not in found and selects(selector, labels_of(entry)):
+                    found[id(entry)] = entry
+        return list(found.values())
+
+    @cached_property
+    def _services(self) -> list[Resource]:
+        return [service for service in self.of_kind("Service") if service.group == ""]
+
+    @staticmethod
+    def _own_labels(resource: Resource) -> dict:
+        return mapping(resource.metadata.get("labels"))
+
+    @cached_property
+    def _services_by_label(self) -> dict[tuple, list[Resource]]:
+        """Services in a `_label_table` of their own labels (what a ServiceMonitor selects)."""
+        return self._label_table((s.namespace, self._own_labels(s), s) for s in self._services)
+
+    @staticmethod
+    def _service_selector(service: Resource) -> dict | None:
+        """A Service's `spec.selector` (a plain label map) as a LabelSelector; None when it has none (its
+        endpoints are managed by hand, or it is an ExternalName)."""
+        selector = dig(service.body, ("spec", "selector"))
+        return {"matchLabels": selector} if isinstance(selector, dict) and selector else None
+
+    @cached_property
+    def _services_by_pod_label(self) -> dict[tuple, list[Resource]]:
+        """Services with a pod selector, under (namespace, key, value) of its narrowest label."""
+        table: dict[tuple, list[Resource]] = defaultdict(list)
+        for service in self._services:
+            selector = self._service_selector(service)
+            labels = self._narrowest_labels(selector) if selector else None
+            for label in labels or ():
+                for namespace in (service.namespace, "*"):
+                    table[(namespace, *label)].append(service)
+        return table
+
+    def services_selecting(self, template: PodTemplate, workload: Resource) -> list[Resource]:
+        """The Services of `workload`'s namespace whose `spec.selector` selects its pods, in scan order."""
+        labels = template.labels
+        table = self._services_by_pod_label
+        candidates = {
+            id(service): service
+            for namespace in self._in_namespace(workload.namespace)
+            for key, value in labels.items()
+            for service in table.get((namespace, str(key), label_text(value)), ())
+        }
+        ordered = sorted(candidates.values(), key=lambda service: self._order[id(service)])
+        return [
+            s for s in ordered if same_namespace(s, workload) and selects(self._service_selector(s), labels)
+        ]
+
+    @cached_property
+    def _scrapers_by_target(self) -> dict[int, list[Resource]]:
+        """Per Service and per pod template owner: the scrape configurations that select it."""
+        table: dict[int, list[Resource]] = defaultdict(list)
+        for scraper in self.of_kind(*{kind for _, kind in SERVICE_SCRAPERS | POD_SCRAPERS}):
+            selector = dig(scraper.body, ("spec", "selector"))
+            namespaces = self._scrape_namespaces(scraper)
+            if (scraper.group, scraper.kind) in SERVICE_SCRAPERS:
+                targets = self._selected_in(self._services_by_label, selector, namespaces, self._own_labels)
+            elif (scraper.group, scraper.kind) in POD_SCRAPERS:
+                templates = self._selected_in(
+                    self._templates_by_label, selector, namespaces, lambda t: t.labels
+                )
+                targets = [template.owner for template in templates]
+            else:
+                continue
+            for target in targets:
+                table[id(target)].append(scraper)
+        return table
+
+    def scrapers_of(self, target: Resource) -> list[Resource]:
+        """The ServiceMonitors (and alike) that select the Service `target`, or the PodMonitors (and
+        alike) that select the pod template written in the workload `target`; see SERVICE_SCRAPERS and
+        POD_SCRAPERS."""
+        return self._scrapers_by_target.get(id(target), [])
+
+    # --- backups: Velero Schedules -------------------------------------------------------------------
+
+    @cached_property
+    def backup_schedules(self) -> list[Resource]:
+        """Every Velero Schedule of the scanned set, paused or not, in scan order."""
+        return [schedule for schedule in self.of_kind("Schedule") if schedule.group == "velero.io"]
+
+    @staticmethod
+    def backup_schedule_includes(schedule: Resource, namespace: str | None) -> bool:
+        """Whether a Velero Schedule backs up `namespace`: `includedNamespaces` absent, empty, `*` or
+        naming it, and `excludedNamespaces` not naming it. Names are glob patterns (`*`, `?`, `[abc]`), as
+        in Velero 1.18. A namespace-less object may be applied into any namespace, so every schedule may
+        include it."""
+        if namespace is None:
+            return True
+        template = mapping(dig(schedule.body, ("spec", "template")))
+        included = [str(name) for name in sequence(template.get("includedNamespaces")) if name is not None]
+        excluded = [str(name) for name in sequence(template.get("excludedNamespaces")) if name is not None]
+        if included and not any(fnmatch.fnmatchcase(namespace, pattern) for pattern in included):
+            return False
+        return not any(fnmatch.fnmatchcase(namespace, pattern) for pattern in excluded)
+
+    @cached_property
+    def _backup_schedules_by_namespace(self) -> dict[str | None, list[Resource]]:
+        """Per namespace of the scanned set: the Velero Schedules, not paused, that back it up. Schedules
+        that name their namespaces plainly are looked up by name; only the others (all namespaces, glob
+        patterns) are tested against every namespace."""
+        active = [s for s in self.backup_schedules if dig(s.body, ("spec", "paused")) is not True]
+        by_name: dict[str, list[Resource]] = defaultdict(list)
+        general: list[Resource] = []
+        for schedule in active:
+            included = sequence(dig(schedule.body, ("spec", "template", "includedNamespaces")))
+            if included and all(isinstance(name, str) and not _GLOB.search(name) for name in included):
+                for name in dict.fromkeys(included):
+                    by_name[name].append(schedule)
+            else:
+                general.append(schedule)
+        table: dict[str | None, list[Resource]] = {}
+        for namespace in dict.fromkeys(resource.namespace for resource in self.resources):
+            # a namespace-less object may be applied into any namespace: every schedule may include it
+            candidates = active if namespace is None else by_name.get(namespace, []) + general
+            found = [s for s in candidates if self.backup_schedule_includes(s, namespace)]
+            table[namespace] = sorted(found, key=lambda s: self._order[id(s)])
+        return table
+
+    def backup_schedules_including(self, namespace: str | None) -> list[Resource]:
+        """The Velero Schedules, not paused, that back up `namespace` (see `backup_schedule_includes`)."""
+        found = self._backup_schedules_by_namespace.get(namespace)
+        if found is None:  # a namespace no scanned object is in
+            found = [
+                s
+                for s in self.backup_schedules
+                if dig(s.body, ("spec", "paused")) is not True and self.backup_schedule_includes(s, namespace)
+            ]
+        return found
+
+    @cached_property
+    def _templates_by_annotation(self) -> dict[str, list[PodTemplate]]:
+        table: dict[str, list[PodTemplate]] = defaultdict(list)
+        for resource in self.resources:
+            template = own_pod_template(resource)
+            for key in template.annotations if template is not None else ():
+                table[str(key)].append(template)
+        return table
+
+    def templates_annotated(self, key: str) -> list[PodTemplate]:
+        """The pod templates written in workloads that carry the annotation `key`, in scan order."""
+        return self._templates_by_annotation.get(key, [])
 
     # --- Terraform references -----------------------------------------------------------------------
 

@@ -1,0 +1,220 @@
+"""Backup and disaster recovery (checklist § 9): persistent volumes and the Velero Schedules that back
+them up.
+
+A Deployment that an Argo Rollout replaces through `workloadRef` is judged through the Rollout, with the
+Deployment's pod template: the Rollout is what runs."""
+
+from __future__ import annotations
+
+from prodready.index import Index
+from prodready.kubernetes import WORKLOAD_KINDS, PodTemplate, dig, mapping, selects, sequence
+from prodready.model import Level, Problem, Resource
+from prodready.registry import rule
+
+# The pod annotation that opts volumes into Velero's file-system backup one by one.
+OPT_IN_ANNOTATION = "backup.velero.io/backup-volumes"
+
+
+def _is_schedule(resource: Resource) -> bool:
+    return resource.kind == "Schedule" and resource.group == "velero.io"
+
+
+def _claim_templates(workload: Resource) -> list[dict]:
+    if workload.kind != "StatefulSet":
+        return []
+    return [
+        mapping(t)
+        for t in sequence(dig(workload.body, ("spec", "volumeClaimTemplates")))
+        if isinstance(t, dict)
+    ]
+
+
+def _claim_names(template: PodTemplate | None) -> list[str]:
+    """The PersistentVolumeClaims the pods mount by name (generic ephemeral volumes die with the pod)."""
+    if template is None:
+        return []
+    names = []
+    for volume in sequence(template.spec.get("volumes")):
+        claim = mapping(mapping(volume).get("persistentVolumeClaim")).get("claimName")
+        if isinstance(claim, str) and claim and claim not in names:
+            names.append(claim)
+    return names
+
+
+def _label_sets(
+    workload: Resource,
+    template: PodTemplate | None,
+    claim_templates: list[dict],
+    claims: list[str],
+    index: Index,
+) -> list[dict] | None:
+    """The labels a Velero label selector may find on the objects that hold the data: the workload, its
+    pods, the claims its volumeClaimTemplates make (their labels plus the StatefulSet's selector labels,
+    which the controller copies onto them) and the claims it mounts; None when a mounted claim is not in
+    the scanned manifests (its labels are unknown)."""
+    sets = [mapping(workload.metadata.get("labels"))]
+    if template is not None:
+        sets.append(template.labels)
+    selector_labels = mapping(dig(workload.body, ("spec", "selector", "matchLabels")))
+    for claim_template in claim_templates:
+        sets.append({**selector_labels, **mapping(mapping(claim_template.get("metadata")).get("labels"))})
+    for name in claims:
+        claim = index.named("PersistentVolumeClaim", name, workload)
+        if claim is None:
+            return None
+        sets.append(mapping(claim.metadata.get("labels")))
+    return sets
+
+
+def _selects_data(schedule: Resource, label_sets: list[dict] | None) -> bool:
+    """Whether the schedule's label selectors (`labelSelector`, `orLabelSelectors`), if any, pick one of
+    the objects that hold the data; unknown labels count as picked."""
+    template = mapping(dig(schedule.body, ("spec", "template")))
+    selectors = [template["labelSelector"]] if template.get("labelSelector") is not None else []
+    selectors += [s for s in sequence(template.get("orLabelSelectors")) if s is not None]
+    if not selectors or label_sets is None:
+        return True
+    return any(selects(selector, labels) for selector in selectors for labels in label_sets)
+
+
+@rule("PR601", "volume-without-backup", Level.WARNING, section=9, kinds=WORKLOAD_KINDS)
+def volume_without_backup(workload: Resource, index: Index):
+    """A workload keeps data in persistent volumes that no Velero Schedule backs up.
+
+    ## What it checks
+    A StatefulSet with `volumeClaimTemplates`, or any workload whose pods mount a PersistentVolumeClaim
+    (`volumes[].persistentVolumeClaim`), must lie in a namespace that a Velero `Schedule` (velero.io)
+    backs up:
+
+    - `spec.template.includedNamespaces` absent, empty, `*`, or naming the namespace, and
+      `excludedNamespaces` not naming it (names are glob patterns, as in Velero 1.18);
+    - the schedule is not `paused`;
+    - if it has a `labelSelector` or `orLabelSelectors`, one of them selects the workload, its pods or
+      the claims (a mounted claim that is not in the scanned manifests has unknown labels and counts as
+      selected).
+
+    A workload without a namespace may be applied into any namespace, so any active schedule counts for
+    it. When the scanned manifests hold no Velero Schedule at all, backups may well be configured
+    elsewhere, and the finding is a note. Generic ephemeral volumes are not checked: they die with the
+    pod. Whether the schedule backs up the data of volumes, not only the objects, is PR602.
+
+    ## Why it matters
+    A deleted namespace, a failed storage backend or a bad migration destroys the data of a persistent
+    volume. Without a scheduled backup that includes it, there is nothing to restore from.
+
+    ## Example
+    ```yaml
+    apiVersion: apps/v1
+    kind: StatefulSet
+    metadata:
+      name: db
+      namespace: shop
+    spec:
+      volumeClaimTemplates:
+        - metadata: {name: data}
+          spec:
+            accessModes: [ReadWriteOnce]
+            resources: {requests: {storage: 10Gi}}
+    ```
+
+    ## Fix
+    ```yaml
+    apiVersion: velero.io/v1
+    kind: Schedule
+    metadata:
+      name: shop-daily
+      namespace: velero
+    spec:
+      schedule: "0 3 * * *"
+      template:
+        includedNamespaces: [shop]
+        ttl: 720h
+    ```
+    """
+    if not index.judged(workload):
+        return
+    template = index.pod_template(workload)
+    claim_templates = _claim_templates(workload)
+    claims = _claim_names(template)
+    if not claim_templates and not claims:
+        return
+    if claim_templates:
+        what = "volumeClaimTemplates"
+    else:
+        what = "PersistentVolumeClaim " + ", ".join(f"'{name}'" for name in claims)
+    schedules = index.backup_schedules
+    if not schedules:
+        yield Problem(
+            f"{workload.kind} '{workload.name}' keeps data in {what}, and no Velero Schedule is in the "
+            "scanned manifests: nothing shows that its volumes are backed up",
+            workload,
+            level=Level.NOTE,
+        )
+        return
+    including = index.backup_schedules_including(workload.namespace)
+    label_sets = _label_sets(workload, template, claim_templates, claims, index)
+    if any(_selects_data(schedule, label_sets) for schedule in including):
+        return
+    if including:
+        why = "the Velero Schedules of its namespace do not select it by label"
+    elif workload.namespace is None:
+        why = "every Velero Schedule is paused"
+    else:
+        why = f"no active Velero Schedule backs up namespace '{workload.namespace}'"
+    yield Problem(
+        f"{workload.kind} '{workload.name}' keeps data in {what}, but {why}: "
+        "losing the volumes loses the data",
+        workload,
+        related=tuple((schedule, ("metadata", "name")) for schedule in including),
+    )
+
+
+@rule("PR602", "backup-skips-volumes", Level.WARNING, section=9, kinds={"Schedule"})
+def backup_skips_volumes(schedule: Resource, index: Index):
+    """A Velero Schedule backs up no volume data.
+
+    ## What it checks
+    A Velero `Schedule` with `spec.template.snapshotVolumes: false` must set
+    `defaultVolumesToFsBackup: true` (or the older `defaultVolumesToRestic: true`) so that the data of
+    volumes is copied by file-system backup instead. Not reported: a schedule with a `resourcePolicy`
+    (its volume policies choose per volume), and a schedule that backs up the namespace of a pod
+    template carrying `backup.velero.io/backup-volumes` (volumes are opted in one by one).
+
+    ## Why it matters
+    Such a backup holds the Kubernetes objects, PersistentVolumeClaims included, but not what is in the
+    volumes: a restore brings back empty disks.
+
+    ## Example
+    ```yaml
+    apiVersion: velero.io/v1
+    kind: Schedule
+    metadata:
+      name: daily
+    spec:
+      schedule: "0 3 * * *"
+      template:
+        snapshotVolumes: false
+    ```
+
+    ## Fix
+    Let Velero snapshot the volumes (remove `snapshotVolumes: false`, configure a
+    VolumeSnapshotLocation), or copy them with `defaultVolumesToFsBackup: true`.
+    """
+    if not _is_schedule(schedule):
+        return
+    template = mapping(dig(schedule.body, ("spec", "template")))
+    if template.get("snapshotVolumes") is not False:
+        return
+    if template.get("defaultVolumesToFsBackup") is True or template.get("defaultVolumesToRestic") is True:
+        return
+    if template.get("resourcePolicy") is not None:
+        return
+    for opted_in in index.templates_annotated(OPT_IN_ANNOTATION):
+        if index.backup_schedule_includes(schedule, opted_in.owner.namespace):
+            return
+    yield Problem(
+        f"Velero Schedule '{schedule.name}' has snapshotVolumes: false and no defaultVolumesToFsBackup: "
+        "its backups hold no volume data, so a restore brings back empty volumes",
+        schedule,
+        ("spec", "template", "snapshotVolumes"),
+    )

@@ -21,6 +21,7 @@ from prodready.kubernetes import (
     label_text,
     mapping,
     own_pod_template,
+    same_application,
     same_namespace,
     selects,
     sequence,
@@ -167,6 +168,21 @@ class Index:
         """The HPAs and KEDA ScaledObjects that scale `workload`."""
         return self._autoscalers_by_target.get(id(workload), [])
 
+    @cached_property
+    def _canaries_by_target(self) -> dict[int, list[Resource]]:
+        table: dict[int, list[Resource]] = defaultdict(list)
+        for canary in self.of_kind("Canary"):
+            reference = mapping(dig(canary.body, ("spec", "targetRef")))
+            kind, name = reference.get("kind", "Deployment"), reference.get("name")
+            if canary.group == "flagger.app" and isinstance(kind, str) and isinstance(name, str):
+                for workload in self.workloads_named(kind, name, canary):
+                    table[id(workload)].append(canary)
+        return table
+
+    def canaries_of(self, workload: Resource) -> list[Resource]:
+        """The Flagger Canaries whose `targetRef` means `workload`."""
+        return self._canaries_by_target.get(id(workload), [])
+
     def autoscaler_target_of(self, autoscaler: Resource) -> Resource | None:
         target = autoscaler_target(autoscaler)
         return self.workload(*target, autoscaler) if target else None
@@ -311,7 +327,7 @@ class Index:
         candidates.update((id(r), r) for namespace in namespaces for r in unbucketed.get(namespace, ()))
         path = POD_SELECTORS[kind]
         ordered = sorted(candidates.values(), key=lambda r: self._order[id(r)])
-        return [r for r in ordered if same_namespace(r, workload) and selects(dig(r.body, path), labels)]
+        return [r for r in ordered if same_application(r, workload) and selects(dig(r.body, path), labels)]
 
     @cached_property
     def _selected_workloads(self) -> dict[int, list[Resource]]:

@@ -3,6 +3,7 @@ containers, label selectors and resource quantities. Rules ask here instead of r
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -287,6 +288,22 @@ def selects(selector: Any, labels: dict) -> bool:
         if not matched:
             return False
     return True
+
+
+def same_application(a: Resource, b: Resource) -> bool:
+    """Whether two objects that may lack a namespace belong together. Two explicit, equal namespaces
+    match wherever the files lie. An object without a namespace is applied into whatever namespace its
+    release targets, so it counts only next to the other: in the same directory, or in one that contains
+    the other's. In a scan of several applications, one application's namespace-less `podSelector: {}`
+    must not select all the others' pods."""
+    if a.namespace is not None and b.namespace is not None:
+        return a.namespace == b.namespace
+    here, there = os.path.dirname(os.path.normpath(a.file)), os.path.dirname(os.path.normpath(b.file))
+    return here == there or _inside(here, there) or _inside(there, here)
+
+
+def _inside(directory: str, ancestor: str) -> bool:
+    return directory.startswith(ancestor.rstrip(os.sep) + os.sep) or (ancestor in ("", ".") and directory != "")
 
 
 def same_namespace(a: Resource, b: Resource) -> bool:

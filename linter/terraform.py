@@ -106,3 +106,33 @@ def each_block(body: Any, block_type: str) -> Iterator[tuple[int, dict]]:
     for index, block in enumerate(found):
         if isinstance(block, dict):
             yield index, block
+
+
+def number(found: Any) -> float | None:
+    """A known number (Terraform converts numeric strings), or None when it is not one."""
+    if isinstance(found, bool):
+        return None
+    if isinstance(found, (int, float)):
+        return found
+    if isinstance(found, str):
+        try:
+            return float(found)
+        except ValueError:
+            return None
+    return None
+
+
+def boolean(found: Any) -> bool | None:
+    """A known boolean (Terraform converts "true"/"false"), or None when it is not one."""
+    if isinstance(found, bool):
+        return found
+    if isinstance(found, str) and found in ("true", "false"):
+        return found == "true"
+    return None
+
+
+def passed_to_module(resource: Resource, index: Any) -> bool:
+    """Whether a module call of the same module receives a reference to `resource`: what the module does
+    with it (a flow log, a backup selection, an alarm) cannot be seen, so coverage is unknown."""
+    return bool(index.referrers(resource, "module"))
+

@@ -54,25 +54,6 @@ def _helm_test(resource: Resource) -> bool:
 # --- PR401 ---------------------------------------------------------------------------------------
 
 
-def _canaries_targeting(deployment: Resource, index: Index) -> list[Resource]:
-    """The Flagger Canaries whose `targetRef` means `deployment` (a reference by name resolves to the
-    nearest Deployment of that name, as every reference does). Canaries are few, so this walks them;
-    the index should own this table like it owns the autoscalers by target."""
-    found = []
-    for canary in index.of_kind("Canary"):
-        if not _is_flagger_canary(canary):
-            continue
-        reference = mapping(dig(canary.body, ("spec", "targetRef")))
-        if reference.get("kind", "Deployment") != "Deployment" or reference.get("name") != deployment.name:
-            continue
-        if any(
-            workload is deployment
-            for workload in index.workloads_named("Deployment", deployment.name, canary)
-        ):
-            found.append(canary)
-    return found
-
-
 @rule("PR401", "no-progressive-delivery", Level.NOTE, section=4, kinds={"Deployment"})
 def no_progressive_delivery(deployment: Resource, index: Index):
     """A Deployment is released to all of its traffic at once, with nothing checking the new version.
@@ -122,7 +103,7 @@ def no_progressive_delivery(deployment: Resource, index: Index):
     the pod template). Components that are not released this way on purpose (operators, cluster
     add-ons) are what the note level and suppressions are for.
     """
-    if not index.judged(deployment) or _canaries_targeting(deployment, index):
+    if not index.judged(deployment) or index.canaries_of(deployment):
         return
     if index.replicas(deployment) == 0 and not index.autoscalers_of(deployment):
         return  # switched off on purpose

@@ -16,7 +16,6 @@ PR703, PR704 and PR706 leave them alone, and PR701 judges them by `windowsOption
 
 from __future__ import annotations
 
-import os
 import re
 from typing import Any
 
@@ -609,31 +608,9 @@ def _other_plugin_policy(workload: Resource, index: Index) -> bool:
     return False
 
 
-def _same_application(policy: Resource, workload: Resource) -> bool:
-    """Whether a policy that selects the workload's pods belongs to the workload's application. Two
-    explicit, equal namespaces are the same namespace wherever the files lie. An object without a
-    namespace is applied into whatever namespace its release targets, so it counts only next to the
-    workload: in the same directory, or in one that contains the other's. In a scan of several
-    applications, one application's `podSelector: {}` must not isolate all the others."""
-    if policy.namespace is not None and workload.namespace is not None:
-        return True
-    here, there = (
-        os.path.dirname(os.path.normpath(workload.file)),
-        os.path.dirname(os.path.normpath(policy.file)),
-    )
-    return here == there or _inside(here, there) or _inside(there, here)
-
-
-def _inside(directory: str, ancestor: str) -> bool:
-    return directory.startswith(ancestor.rstrip(os.sep) + os.sep) or (
-        ancestor in ("", ".") and directory != ""
-    )
-
-
 def _isolated(workload: Resource, template: PodTemplate, index: Index) -> bool:
     return any(
-        policy.group == "networking.k8s.io" and _same_application(policy, workload)
-        for policy in index.selecting("NetworkPolicy", template, workload)
+        policy.group == "networking.k8s.io" for policy in index.selecting("NetworkPolicy", template, workload)
     )
 
 

@@ -9,31 +9,13 @@ from typing import Any
 from prodready.index import Index
 from prodready.model import Level, Problem, Resource
 from prodready.registry import rule
-from prodready.terraform import ABSENT, UNKNOWN, address, blocks, is_unknown, value
+from prodready.terraform import ABSENT, UNKNOWN, address, blocks, boolean, is_unknown, number, value
 
 
-def setting(body: Any, *path: str | int) -> Any:
-    """`value()`, with `null` read as absent: Terraform treats `x = null` as leaving `x` out."""
-    found = value(body, *path)
-    return ABSENT if found is None else found
 
 
-def number(found: Any) -> float | None:
-    """A known number (Terraform converts numeric strings), or None when it is not one."""
-    if isinstance(found, bool):
-        return None
-    if isinstance(found, (int, float)):
-        return found
-    if isinstance(found, str):
-        try:
-            return float(found)
-        except ValueError:
-            return None
-    return None
 
 
-def is_true(found: Any) -> bool:
-    return found is True or found == "true"
 
 
 def may_point_at(other: Resource, target: Resource, found: Any, names: Callable[[str], bool]) -> bool | None:
@@ -80,13 +62,13 @@ def rds_single_az(database: Resource, index: Index):
       multi_az = true
     ```
     """
-    if setting(database.body, "replicate_source_db") is not ABSENT:
+    if value(database.body, "replicate_source_db") is not ABSENT:
         return
-    engine = setting(database.body, "engine")
+    engine = value(database.body, "engine")
     if engine is UNKNOWN or (isinstance(engine, str) and engine.lower().startswith("aurora")):
         return
-    multi_az = setting(database.body, "multi_az")
-    if multi_az is UNKNOWN or is_true(multi_az):
+    multi_az = value(database.body, "multi_az")
+    if multi_az is UNKNOWN or boolean(multi_az) is True:
         return
     yield Problem(
         f"{address(database)} runs in one availability zone: a host or zone failure, or a maintenance "
@@ -147,20 +129,20 @@ def aurora_single_instance(cluster: Resource, index: Index):
     ```
     """
     body = cluster.body
-    engine_mode = setting(body, "engine_mode")
+    engine_mode = value(body, "engine_mode")
     if engine_mode is UNKNOWN or engine_mode == "serverless":
         return
-    if setting(body, "db_cluster_instance_class") is not ABSENT:
+    if value(body, "db_cluster_instance_class") is not ABSENT:
         return
     if index.referrers(cluster, "module"):
         return
     instances = list(index.referrers(cluster, "aws_rds_cluster_instance"))
-    name = setting(body, "cluster_identifier")
+    name = value(body, "cluster_identifier")
     for other in index.in_module(cluster, "aws_rds_cluster_instance"):
         if other in instances:
             continue
         verdict = may_point_at(
-            other, cluster, setting(other.body, "cluster_identifier"), lambda found: found == name
+            other, cluster, value(other.body, "cluster_identifier"), lambda found: found == name
         )
         if verdict is None:
             return
@@ -174,7 +156,7 @@ def aurora_single_instance(cluster: Resource, index: Index):
         total += count
     if total >= 2:
         return
-    if total == 0 and setting(body, "global_cluster_identifier") is not ABSENT:
+    if total == 0 and value(body, "global_cluster_identifier") is not ABSENT:
         return  # a headless secondary of a global database
     if total == 0:
         what = "no aws_rds_cluster_instance"
@@ -193,19 +175,19 @@ def _nodes(group: dict) -> tuple[Any, tuple]:
     """Nodes per shard of a replication group and the attribute that decides it: 1 + replicas in
     cluster mode, `num_cache_clusters` otherwise (absent = 1)."""
     for path in (("replicas_per_node_group",), ("cluster_mode", "replicas_per_node_group")):
-        replicas = setting(group, *path)
+        replicas = value(group, *path)
         if replicas is not ABSENT:
             known = number(replicas)
             return (UNKNOWN if known is None else known + 1), (
                 path if len(path) == 1 else ("cluster_mode", 0, path[1])
             )
     for path in (("num_cache_clusters",), ("number_cache_clusters",)):
-        clusters = setting(group, *path)
+        clusters = value(group, *path)
         if clusters is not ABSENT:
             known = number(clusters)
             return (UNKNOWN if known is None else known), path
     for path in (("num_node_groups",), ("cluster_mode", "num_node_groups")):
-        shards = setting(group, *path)
+        shards = value(group, *path)
         if shards is UNKNOWN:
             return UNKNOWN, ()
         if shards is not ABSENT:
@@ -258,16 +240,16 @@ def elasticache_no_failover(group: Resource, index: Index):
                 nodes_path,
             )
         )
-    failover = setting(body, "automatic_failover_enabled")
-    if failover is not UNKNOWN and not is_true(failover):
+    failover = value(body, "automatic_failover_enabled")
+    if failover is not UNKNOWN and boolean(failover) is not True:
         reasons.append(("no automatic failover", ("automatic_failover_enabled",)))
-    multi_az = setting(body, "multi_az_enabled")
-    if multi_az is not UNKNOWN and not is_true(multi_az):
+    multi_az = value(body, "multi_az_enabled")
+    if multi_az is not UNKNOWN and not boolean(multi_az) is True:
         reasons.append(("no Multi-AZ", ("multi_az_enabled",)))
     if not reasons:
         return
     # Point at the first bad attribute that is written; all absent, the block's first line.
-    path = next((path for _, path in reasons if setting(body, *path) is not ABSENT), ())
+    path = next((path for _, path in reasons if value(body, *path) is not ABSENT), ())
     texts = [text for text, _ in reasons]
     what = texts[0] if len(texts) == 1 else ", ".join(texts[:-1]) + " and " + texts[-1]
     yield Problem(
@@ -366,21 +348,21 @@ def asg_fixed_size(group: Resource, index: Index):
     Then add a scaling policy (target tracking on CPU or request count), or run the cluster autoscaler.
     """
     if group.kind == "aws_eks_node_group":
-        config = setting(group.body, "scaling_config", 0)
+        config = value(group.body, "scaling_config", 0)
         if not isinstance(config, dict):
             return
         prefix: tuple = ("scaling_config", 0)
     else:
         config = group.body
         prefix = ()
-    minimum, maximum = number(setting(config, "min_size")), number(setting(config, "max_size"))
+    minimum, maximum = number(value(config, "min_size")), number(value(config, "max_size"))
     if minimum is None or maximum is None or minimum != maximum or maximum <= 0:
         return
     if index.referrers(group, "aws_autoscaling_schedule"):
         return
-    name = setting(group.body, "name")
+    name = value(group.body, "name")
     for schedule in index.in_module(group, "aws_autoscaling_schedule"):
-        found = setting(schedule.body, "autoscaling_group_name")
+        found = value(schedule.body, "autoscaling_group_name")
         if may_point_at(schedule, group, found, lambda found: found == name) is not False:
             return
     yield Problem(
@@ -393,17 +375,17 @@ def asg_fixed_size(group: Resource, index: Index):
 def _may_scale(target: Resource, service: Resource) -> bool:
     """Whether an autoscaling target that does not reference `service` may still scale it: its
     `resource_id` names the service, or comes from input."""
-    namespace = setting(target.body, "service_namespace")
+    namespace = value(target.body, "service_namespace")
     if isinstance(namespace, str) and namespace != "ecs":
         return False
-    name = setting(service.body, "name")
+    name = value(service.body, "name")
 
     def names(resource_id: str) -> bool:
         return (
             isinstance(name, str) and resource_id.startswith("service/") and resource_id.endswith(f"/{name}")
         )
 
-    return may_point_at(target, service, setting(target.body, "resource_id"), names) is not False
+    return may_point_at(target, service, value(target.body, "resource_id"), names) is not False
 
 
 @rule("PR355", "ecs-service-no-autoscaling", Level.NOTE, section=4, kinds={"aws_ecs_service"})
@@ -442,7 +424,7 @@ def ecs_service_no_autoscaling(service: Resource, index: Index):
     ```
     Then add an `aws_appautoscaling_policy` (target tracking on CPU or request count).
     """
-    strategy = setting(service.body, "scheduling_strategy")
+    strategy = value(service.body, "scheduling_strategy")
     if strategy is UNKNOWN or strategy == "DAEMON":
         return
     if index.referrers(service, "aws_appautoscaling_target", "module"):
@@ -506,9 +488,9 @@ def s3_no_replication(bucket: Resource, index: Index):
         return
     if any(_replicates(source) is not False for source in index.referrers(bucket, "aws_s3_bucket")):
         return  # the destination of a v3 inline replication
-    name = setting(bucket.body, "bucket")
+    name = value(bucket.body, "bucket")
     for configuration in index.in_module(bucket, "aws_s3_bucket_replication_configuration"):
-        found = setting(configuration.body, "bucket")
+        found = value(configuration.body, "bucket")
         if may_point_at(configuration, bucket, found, lambda found: found == name) is not False:
             return
     yield Problem(
@@ -568,9 +550,9 @@ def dynamodb_single_region(table: Resource, index: Index):
         return
     if index.referrers(table, "aws_dynamodb_table_replica", "aws_dynamodb_global_table", "module"):
         return
-    name = setting(table.body, "name")
+    name = value(table.body, "name")
     for replica in index.in_module(table, "aws_dynamodb_table_replica"):
-        found = setting(replica.body, "global_table_arn")
+        found = value(replica.body, "global_table_arn")
         if may_point_at(replica, table, found, lambda found: found.endswith(f":table/{name}")) is not False:
             return
     yield Problem(

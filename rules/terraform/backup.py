@@ -10,16 +10,19 @@ from typing import Any
 from prodready.index import Index
 from prodready.model import Level, Problem, Resource
 from prodready.registry import rule
-from prodready.rules.terraform.observability import (
+from prodready.rules.terraform.observability import maybe_referrers
+from prodready.terraform import (
+    ABSENT,
+    UNKNOWN,
+    address,
+    blocks,
     boolean,
-    maybe_referrers,
+    each_block,
+    is_unknown,
     number,
     passed_to_module,
-    setting,
+    value,
 )
-from prodready.terraform import ABSENT, UNKNOWN, address, blocks, each_block, is_unknown
-
-# Days of automated backups an RDS database must keep: a week covers a bad migration found after a weekend.
 
 RDS_KINDS = {"aws_db_instance", "aws_rds_cluster"}
 
@@ -35,7 +38,7 @@ BACKUP_SERVICE = {
 
 def is_read_replica(database: Resource) -> bool:
     """An `aws_db_instance` that replicates another: its data is backed up at its source."""
-    source = setting(database.body, "replicate_source_db")
+    source = value(database.body, "replicate_source_db")
     return database.kind == "aws_db_instance" and source is not ABSENT and source != ""
 
 
@@ -69,7 +72,7 @@ def rds_backup_retention(database: Resource, index: Index):
     """
     if is_read_replica(database):
         return
-    retention = setting(database.body, "backup_retention_period")
+    retention = value(database.body, "backup_retention_period")
     if retention is ABSENT:
         yield Problem(
             f"{address(database)} does not set backup_retention_period, so AWS keeps backups for 1 day: "
@@ -127,7 +130,7 @@ def deletion_protection_disabled(store: Resource, index: Index):
     ```
     """
     attribute = "deletion_protection_enabled" if store.kind == "aws_dynamodb_table" else "deletion_protection"
-    protection = setting(store.body, attribute)
+    protection = value(store.body, attribute)
     if protection is ABSENT:
         yield Problem(
             f"{address(store)} does not set {attribute} = true: one mistaken destroy or rename deletes it "
@@ -171,7 +174,7 @@ def skip_final_snapshot(database: Resource, index: Index):
     """
     if is_read_replica(database):
         return
-    if boolean(setting(database.body, "skip_final_snapshot")) is True:
+    if boolean(value(database.body, "skip_final_snapshot")) is True:
         yield Problem(
             f"{address(database)} sets skip_final_snapshot = true: destroying or replacing it deletes the "
             "data with no copy left",
@@ -215,7 +218,7 @@ def s3_versioning_disabled(bucket: Resource, index: Index):
     """
     split = index.referrers(bucket, "aws_s3_bucket_versioning")
     statuses = [
-        (versioning, setting(versioning.body, "versioning_configuration", "status")) for versioning in split
+        (versioning, value(versioning.body, "versioning_configuration", "status")) for versioning in split
     ]
     if any(status is UNKNOWN or status == "Enabled" for _, status in statuses):
         return
@@ -226,7 +229,7 @@ def s3_versioning_disabled(bucket: Resource, index: Index):
     inline = blocks(bucket.body, "versioning")
     if inline is UNKNOWN:
         return
-    enabled = setting(inline, 0, "enabled") if inline else ABSENT
+    enabled = value(inline, 0, "enabled") if inline else ABSENT
     if enabled is UNKNOWN or boolean(enabled) is True:
         return
     related = tuple((versioning, ("versioning_configuration", 0, "status")) for versioning, _ in statuses)
@@ -287,7 +290,7 @@ def dynamodb_no_pitr(table: Resource, index: Index):
     recovery = blocks(table.body, "point_in_time_recovery")
     if recovery is UNKNOWN:
         return
-    enabled = setting(recovery, 0, "enabled") if recovery else ABSENT
+    enabled = value(recovery, 0, "enabled") if recovery else ABSENT
     if enabled is UNKNOWN or boolean(enabled) is True:
         return
     if not recovery:
@@ -306,7 +309,7 @@ def dynamodb_no_pitr(table: Resource, index: Index):
 
 def _tag_matches(selection_tag: dict, tags: Any) -> bool | None:
     """Whether a `selection_tag { type = "STRINGEQUALS", key, value }` matches the tags; None when unknown."""
-    condition = [setting(selection_tag, name) for name in ("type", "key", "value")]
+    condition = [value(selection_tag, name) for name in ("type", "key", "value")]
     if any(part is UNKNOWN for part in condition) or tags is UNKNOWN:
         return None
     kind, key, wanted = condition
@@ -324,7 +327,7 @@ _SELECTION_PLUMBING = ("aws_backup_plan", "aws_iam_role")
 
 def _selects_by_arn(selection: Resource, kind: str, index: Index) -> bool | None:
     """Whether a selection's `resources` holds a wildcard ARN that matches `kind`; None when unknown."""
-    arns = setting(selection.body, "resources")
+    arns = value(selection.body, "resources")
     if arns is ABSENT:
         return False
     if not isinstance(arns, list):
@@ -353,7 +356,7 @@ def covered_by_backup(resource: Resource, index: Index) -> bool | None:
     if index.referrers(resource, "aws_backup_selection"):
         return True
     unknown = passed_to_module(resource, index)
-    tags = setting(resource.body, "tags")
+    tags = value(resource.body, "tags")
     for selection in index.in_module(resource, "aws_backup_selection"):
         verdicts = [_selects_by_arn(selection, resource.kind, index)]
         selection_tags = blocks(selection.body, "selection_tag")
@@ -474,7 +477,7 @@ def efs_no_backup_policy(file_system: Resource, index: Index):
     ```
     """
     policies = index.referrers(file_system, "aws_efs_backup_policy")
-    statuses = [(policy, setting(policy.body, "backup_policy", "status")) for policy in policies]
+    statuses = [(policy, value(policy.body, "backup_policy", "status")) for policy in policies]
     if any(status is UNKNOWN or status == "ENABLED" for _, status in statuses):
         return
     if maybe_referrers(file_system, index, "aws_efs_backup_policy", "file_system_id"):
@@ -535,12 +538,12 @@ def elasticache_no_snapshots(cache: Resource, index: Index):
     ```
     """
     if cache.kind == "aws_elasticache_cluster":
-        if setting(cache.body, "replication_group_id") is not ABSENT:
+        if value(cache.body, "replication_group_id") is not ABSENT:
             return  # a member: the replication group holds the snapshot settings
-        engine = setting(cache.body, "engine")
+        engine = value(cache.body, "engine")
         if engine is not ABSENT and engine not in ("redis", "valkey"):
             return
-    limit = setting(cache.body, "snapshot_retention_limit")
+    limit = value(cache.body, "snapshot_retention_limit")
     if limit is ABSENT:
         yield Problem(
             f"{address(cache)} sets no snapshot_retention_limit, so it takes no snapshots: a flush or a lost "

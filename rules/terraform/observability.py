@@ -8,44 +8,17 @@ from typing import Any
 from prodready.index import Index
 from prodready.model import Level, Problem, Resource
 from prodready.registry import rule
-from prodready.terraform import ABSENT, UNKNOWN, address, blocks, is_unknown, value
+from prodready.terraform import ABSENT, UNKNOWN, address, blocks, boolean, is_unknown, number, passed_to_module, value
 
 REQUIRED_CONTROL_PLANE_LOGS = ("api", "audit")
 
 
-def setting(body: Any, *path: str | int) -> Any:
-    """`value()`, with `null` read as absent: Terraform treats `x = null` as leaving `x` out."""
-    found = value(body, *path)
-    return ABSENT if found is None else found
 
 
-def number(found: Any) -> float | None:
-    """A known number (Terraform converts numeric strings), or None when it is not one."""
-    if isinstance(found, bool):
-        return None
-    if isinstance(found, (int, float)):
-        return found
-    if isinstance(found, str):
-        try:
-            return float(found)
-        except ValueError:
-            return None
-    return None
 
 
-def boolean(found: Any) -> bool | None:
-    """A known boolean (Terraform converts "true"/"false"), or None when it is not one."""
-    if isinstance(found, bool):
-        return found
-    if isinstance(found, str) and found in ("true", "false"):
-        return found == "true"
-    return None
 
 
-def passed_to_module(resource: Resource, index: Index) -> bool:
-    """Whether a module call of the same module receives a reference to `resource`: what the module does
-    with it (a flow log, a backup selection, an alarm) cannot be seen, so coverage is unknown."""
-    return bool(index.referrers(resource, "module"))
 
 
 @rule("PR550", "eks-control-plane-logging", Level.WARNING, section=5, kinds={"aws_eks_cluster"})
@@ -77,7 +50,7 @@ def eks_control_plane_logging(cluster: Resource, index: Index):
       enabled_cluster_log_types = ["api", "audit", "authenticator"]
     ```
     """
-    log_types = setting(cluster.body, "enabled_cluster_log_types")
+    log_types = value(cluster.body, "enabled_cluster_log_types")
     if log_types is ABSENT:
         yield Problem(
             f"{address(cluster)} enables no control plane logs: API calls and audit events of the cluster "
@@ -129,7 +102,7 @@ def lb_access_logs_disabled(balancer: Resource, index: Index):
       }
     ```
     """
-    balancer_type = setting(balancer.body, "load_balancer_type")
+    balancer_type = value(balancer.body, "load_balancer_type")
     if balancer_type is not ABSENT and balancer_type != "application":
         return
     access_logs = blocks(balancer.body, "access_logs")
@@ -142,7 +115,7 @@ def lb_access_logs_disabled(balancer: Resource, index: Index):
             (),
         )
         return
-    enabled = setting(access_logs, 0, "enabled")
+    enabled = value(access_logs, 0, "enabled")
     if enabled is UNKNOWN or boolean(enabled) is True:
         return
     if enabled is ABSENT:
@@ -185,7 +158,7 @@ def log_group_no_retention(group: Resource, index: Index):
       retention_in_days = 90
     ```
     """
-    retention = setting(group.body, "retention_in_days")
+    retention = value(group.body, "retention_in_days")
     if retention is ABSENT:
         yield Problem(
             f"{address(group)} has no retention_in_days: its logs are kept, and billed, forever",
@@ -243,7 +216,7 @@ def lambda_no_tracing(function: Resource, index: Index):
             (),
         )
         return
-    mode = setting(tracing, 0, "mode")
+    mode = value(tracing, 0, "mode")
     if mode is UNKNOWN or mode == "Active":
         return
     if mode is ABSENT:
@@ -291,7 +264,7 @@ def apigw_stage_no_tracing(stage: Resource, index: Index):
       }
     ```
     """
-    tracing = setting(stage.body, "xray_tracing_enabled")
+    tracing = value(stage.body, "xray_tracing_enabled")
     if tracing is ABSENT:
         yield Problem(
             f"{address(stage)} does not enable X-Ray tracing: API latency cannot be split between the gateway "
@@ -345,8 +318,8 @@ def rds_no_enhanced_monitoring(database: Resource, index: Index):
       monitoring_role_arn          = aws_iam_role.rds_monitoring.arn
     ```
     """
-    interval = setting(database.body, "monitoring_interval")
-    insights = setting(database.body, "performance_insights_enabled")
+    interval = value(database.body, "monitoring_interval")
+    insights = value(database.body, "performance_insights_enabled")
     if interval is UNKNOWN or insights is UNKNOWN:
         return
     seconds = number(interval) if interval is not ABSENT else 0
@@ -375,7 +348,7 @@ def maybe_referrers(resource: Resource, index: Index, kind: str, attribute: str)
     return [
         other
         for other in index.in_module(resource, kind)
-        if setting(other.body, attribute) is UNKNOWN
+        if value(other.body, attribute) is UNKNOWN
         and not any(ref.startswith(prefix) for ref in other.references)
     ]
 

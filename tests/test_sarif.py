@@ -72,3 +72,17 @@ def test_uris_are_encoded(name):
     from prodready.report.sarif import artifact_uri
 
     assert " " not in artifact_uri(name) and "<" not in artifact_uri(name)
+
+
+def test_results_stay_within_github_limits(monkeypatch):
+    """GitHub rejects more than 25,000 results per run; the most severe are kept and the rest counted."""
+    import prodready.report.sarif as sarif_report
+
+    monkeypatch.setattr(sarif_report, "MAX_RESULTS", 2)
+    document = sarif_of([FIXTURES / "PR204", FIXTURES / "PR201"], select=["PR201", "PR204"])
+    run = document["runs"][0]
+    assert [r["level"] for r in run["results"]] == ["error", "error"]
+    notes = [n["message"]["text"] for n in run["invocations"][0]["toolExecutionNotifications"]]
+    assert any("less severe findings were left out" in note for note in notes)
+    for rule in run["tool"]["driver"]["rules"]:
+        assert len(rule["properties"]["tags"]) <= 20

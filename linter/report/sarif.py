@@ -123,19 +123,36 @@ def _result(finding: Finding, rule_index: int) -> sarif.Result:
     )
 
 
+# GitHub code scanning rejects a run with more results than this.
+MAX_RESULTS = 25_000
+
+
+def _kept(findings: list[Finding]) -> tuple[list[Finding], int]:
+    """At most MAX_RESULTS findings, the most severe first chosen, in report order; and how many were left out."""
+    if len(findings) <= MAX_RESULTS:
+        return findings, 0
+    chosen = sorted(findings, key=lambda f: (f.suppression is not None, -f.level, f.sort_key))[:MAX_RESULTS]
+    return sorted(chosen, key=lambda f: f.sort_key), len(findings) - MAX_RESULTS
+
+
+def _notification(message: str, file: str | None) -> sarif.Notification:
+    location = sarif.PhysicalLocation(artifact_location=sarif.ArtifactLocation(uri=artifact_uri(file))) if file else None
+    return sarif.Notification(
+        message=sarif.Message(text=message),
+        level="note",
+        locations=[sarif.Location(physical_location=location)] if location else None,
+    )
+
+
 def render(result, color: bool = False) -> str:
     rules = result.rules
     rule_index = {meta.id: number for number, meta in enumerate(rules)}
-    notifications = [
-        sarif.Notification(
-            message=sarif.Message(text=notification.message),
-            level="note",
-            locations=[sarif.Location(physical_location=sarif.PhysicalLocation(
-                artifact_location=sarif.ArtifactLocation(uri=artifact_uri(notification.file))
-            ))] if notification.file else None,
-        )
-        for notification in result.notifications
-    ]
+    findings, left_out = _kept(result.findings)
+    notifications = [_notification(n.message, n.file) for n in result.notifications]
+    if left_out:
+        notifications.append(_notification(
+            f"{left_out:,} less severe findings were left out: GitHub code scanning accepts {MAX_RESULTS:,} per run", None
+        ))
     log = sarif.SarifLog(
         version="2.1.0",
         schema_uri=SCHEMA_URI,
@@ -155,7 +172,7 @@ def render(result, color: bool = False) -> str:
                         tool_execution_notifications=notifications or None,
                     )
                 ],
-                results=[_result(finding, rule_index[finding.rule.id]) for finding in result.findings],
+                results=[_result(finding, rule_index[finding.rule.id]) for finding in findings],
                 column_kind="unicodeCodePoints",
             )
         ],

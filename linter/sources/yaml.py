@@ -92,7 +92,7 @@ class Document:
     body: Any
     start: Location
     positions: Positions
-    duplicate_keys: list[Location] = field(default_factory=list)
+    duplicate_keys: list[tuple[Location, str]] = field(default_factory=list)  # second occurrences
 
 
 def _expanded_size(value: Any, sizes: dict[int, int]) -> int:
@@ -197,7 +197,7 @@ def parse_documents(data: bytes | str, file: str) -> Iterator[Document]:
                     if marks is None:
                         marks = table[id(parent)] = {}
                     elif key in marks:
-                        document.duplicate_keys.append(Location(file, mark.line + 1, mark.column + 1))
+                        document.duplicate_keys.append((Location(file, mark.line + 1, mark.column + 1), key))
                     marks[key] = (mark.line + 1, mark.column + 1)
                     continue
                 parent[key] = value
@@ -241,8 +241,9 @@ def read_documents(data: bytes, file: str) -> tuple[list[Document], list[tuple[s
                 if offset_lines:
                     _shift(document, offset_lines)
                 documents.append(document)
-                for duplicate in document.duplicate_keys:
-                    problems.append((DUPLICATE_KEY, Problem("duplicate key: the first value is ignored", location=duplicate)))
+                for duplicate, key in document.duplicate_keys:
+                    message = f"duplicate key '{key}': the first value is silently dropped"
+                    problems.append((DUPLICATE_KEY, Problem(message, location=duplicate)))
         except InvalidYaml as error:
             line = offset_lines + error.line + 1
             problems.append(
@@ -274,7 +275,7 @@ def _shift(document: Document, lines: int) -> None:
     """Move a document parsed from the middle of a file to its real lines."""
     start = document.start
     document.start = Location(start.file, start.line + lines, start.column)
-    document.duplicate_keys = [Location(d.file, d.line + lines, d.column) for d in document.duplicate_keys]
+    document.duplicate_keys = [(Location(d.file, d.line + lines, d.column), key) for d, key in document.duplicate_keys]
     table = document.positions.table
     for key, marks in table.items():
         if isinstance(marks, dict):

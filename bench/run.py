@@ -25,12 +25,16 @@ from pathlib import Path
 PRODREADY = [sys.executable, "-m", "prodready"]
 
 
-def measure(command: list[str], runs: int, env: dict | None = None, cwd: str | None = None) -> tuple[float, float]:
+def measure(
+    command: list[str], runs: int, env: dict | None = None, cwd: str | None = None
+) -> tuple[float, float]:
     """Median wall seconds and the largest peak RSS (MB) of `runs` runs of a command."""
     times, memories = [], []
     for _ in range(runs):
         start = time.perf_counter()
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=cwd)
+        process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=cwd
+        )
         _, _, usage = os.wait4(process.pid, 0)
         times.append(time.perf_counter() - start)
         memories.append(usage.ru_maxrss / 1024)
@@ -96,11 +100,15 @@ def row(figure: str, value: str, target: str = "") -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--k8s", type=Path, required=True, help="a directory of Kubernetes manifests")
     parser.add_argument("--terraform", type=Path, required=True, help="a directory of Terraform modules")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--skip-peers", action="store_true", help="do not run Checkov or Trivy even if installed")
+    parser.add_argument(
+        "--skip-peers", action="store_true", help="do not run Checkov or Trivy even if installed"
+    )
     arguments = parser.parse_args()
     runs = arguments.runs
     k8s, terraform = arguments.k8s.resolve(), arguments.terraform.resolve()
@@ -123,7 +131,9 @@ def main() -> None:
         two, _ = measure(scan + ["--jobs", "2", str(k8s)], runs)
         outputs = []
         for jobs in ("1", "2"):
-            subprocess.run(scan[:-2] + ["-o", f"{sarif}.{jobs}", "--jobs", jobs, str(k8s)], capture_output=True)
+            subprocess.run(
+                scan[:-2] + ["-o", f"{sarif}.{jobs}", "--jobs", jobs, str(k8s)], capture_output=True
+            )
             outputs.append(Path(f"{sarif}.{jobs}").read_bytes())
         row("k8s: --jobs 1 / --jobs 2", f"{one / two:.2f}×", "≥ 1.6×")
         row("k8s: output identical across --jobs", "yes" if outputs[0] == outputs[1] else "NO", "identical")
@@ -146,17 +156,43 @@ def main() -> None:
 
         repository = scratch_path / "repository"
         changed = synthetic_repository(k8s, terraform, repository)
-        hook, _ = measure(PRODREADY + ["scan", "--isolated", "-q", "--unit-context", *changed], runs, env=cache_env)
+        hook, _ = measure(
+            PRODREADY + ["scan", "--isolated", "-q", "--unit-context", *changed], runs, env=cache_env
+        )
         row("pre-commit: 3 files, tree of 1,000 manifests + 200 modules", f"{hook:.2f} s", "< 1 s")
 
         if arguments.skip_peers:
             return
         checkov = peer("checkov")
         if checkov:
-            checkov_k8s, checkov_memory = measure([checkov, "-d", str(k8s), "--framework", "kubernetes", "--quiet", "--compact", "--skip-download"], 1)
+            checkov_k8s, checkov_memory = measure(
+                [
+                    checkov,
+                    "-d",
+                    str(k8s),
+                    "--framework",
+                    "kubernetes",
+                    "--quiet",
+                    "--compact",
+                    "--skip-download",
+                ],
+                1,
+            )
             row("Checkov, k8s", f"{checkov_k8s:.1f} s ({checkov_memory:.0f} MB)")
             row("k8s: Checkov / prodready", f"{checkov_k8s / whole:.0f}×", "≥ 25×")
-            checkov_tf, _ = measure([checkov, "-d", str(terraform), "--framework", "terraform", "--quiet", "--compact", "--skip-download"], 1)
+            checkov_tf, _ = measure(
+                [
+                    checkov,
+                    "-d",
+                    str(terraform),
+                    "--framework",
+                    "terraform",
+                    "--quiet",
+                    "--compact",
+                    "--skip-download",
+                ],
+                1,
+            )
             row("Checkov, terraform", f"{checkov_tf:.1f} s")
             row("terraform cold: Checkov / prodready", f"{checkov_tf / cold:.0f}×", "≥ 30×")
             row("terraform warm: Checkov / prodready", f"{checkov_tf / warm:.0f}×", "≥ 300×")

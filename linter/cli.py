@@ -8,7 +8,6 @@ import sys
 import tempfile
 
 import click
-
 from prodready import __version__
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -78,18 +77,71 @@ def _scan_options(command):
     """The options that choose what is scanned and how, shared by `scan` and `baseline create`."""
     options = [
         click.argument("paths", nargs=-1, type=click.Path(allow_dash=True)),
-        click.option("--select", multiple=True, metavar="CODES", help="Run only these rules: IDs (PR301), ID prefixes (PR3) or names, comma-separated. Naming a rule exactly also runs a rule that is off by default."),
-        click.option("--ignore", multiple=True, metavar="CODES", help="Do not run these rules (IDs, prefixes or names)."),
-        click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False), help="Use this configuration file instead of the .prodready.yaml or pyproject.toml [tool.prodready] found above the scanned paths."),
+        click.option(
+            "--select",
+            multiple=True,
+            metavar="CODES",
+            help="Run only these rules: IDs (PR301), ID prefixes (PR3) or names, comma-separated. Naming a rule exactly also runs a rule that is off by default.",
+        ),
+        click.option(
+            "--ignore",
+            multiple=True,
+            metavar="CODES",
+            help="Do not run these rules (IDs, prefixes or names).",
+        ),
+        click.option(
+            "--config",
+            "config_file",
+            type=click.Path(exists=True, dir_okay=False),
+            help="Use this configuration file instead of the .prodready.yaml or pyproject.toml [tool.prodready] found above the scanned paths.",
+        ),
         click.option("--isolated", is_flag=True, help="Ignore configuration files."),
-        click.option("--max-file-size", type=click.FloatRange(min=0, min_open=True), default=None, metavar="MB", help="Files larger than this are reported (PR001), not read.  [default: 50]"),
-        click.option("--var-file", "var_files", multiple=True, type=click.Path(exists=True, dir_okay=False), help="Terraform variable values (like terraform plan -var-file); repeatable, later files win."),
-        click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Parse in this many processes.  [default: all cores]"),
-        click.option("--no-cache", is_flag=True, help="Parse every Terraform file again instead of using the parse cache."),
-        click.option("--chart-root", "chart_roots", multiple=True, type=click.Path(exists=True, file_okay=False), help="Where to look for the Helm charts and Kustomize bases that rendered input came from (besides the scanned directories and the current one); repeatable."),
-        click.option("--unit-context", is_flag=True, help="Report findings only in the FILES given, checking each together with the other files of its directory (its unit), so an HPA in another file still counts. The pre-commit hook uses this."),
-        click.option("--changed-since", metavar="REF", help="Report findings only in files changed since the git REF (renames followed), each checked with its unit as context: the pull-request mode."),
-        click.option("-q", "--quiet", is_flag=True, help="Print findings only: no summary line, notes or progress."),
+        click.option(
+            "--max-file-size",
+            type=click.FloatRange(min=0, min_open=True),
+            default=None,
+            metavar="MB",
+            help="Files larger than this are reported (PR001), not read.  [default: 50]",
+        ),
+        click.option(
+            "--var-file",
+            "var_files",
+            multiple=True,
+            type=click.Path(exists=True, dir_okay=False),
+            help="Terraform variable values (like terraform plan -var-file); repeatable, later files win.",
+        ),
+        click.option(
+            "-j",
+            "--jobs",
+            type=click.IntRange(min=1),
+            default=None,
+            help="Parse in this many processes.  [default: all cores]",
+        ),
+        click.option(
+            "--no-cache",
+            is_flag=True,
+            help="Parse every Terraform file again instead of using the parse cache.",
+        ),
+        click.option(
+            "--chart-root",
+            "chart_roots",
+            multiple=True,
+            type=click.Path(exists=True, file_okay=False),
+            help="Where to look for the Helm charts and Kustomize bases that rendered input came from (besides the scanned directories and the current one); repeatable.",
+        ),
+        click.option(
+            "--unit-context",
+            is_flag=True,
+            help="Report findings only in the FILES given, checking each together with the other files of its directory (its unit), so an HPA in another file still counts. The pre-commit hook uses this.",
+        ),
+        click.option(
+            "--changed-since",
+            metavar="REF",
+            help="Report findings only in files changed since the git REF (renames followed), each checked with its unit as context: the pull-request mode.",
+        ),
+        click.option(
+            "-q", "--quiet", is_flag=True, help="Print findings only: no summary line, notes or progress."
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -121,7 +173,22 @@ def _changed_files(reference: str, paths: list[str]) -> list[str]:
     return changed
 
 
-def _run_scan(paths, select, ignore, config_file, isolated, max_file_size, var_files, jobs, no_cache, chart_roots, unit_context, changed_since, quiet, baseline=None):
+def _run_scan(
+    paths,
+    select,
+    ignore,
+    config_file,
+    isolated,
+    max_file_size,
+    var_files,
+    jobs,
+    no_cache,
+    chart_roots,
+    unit_context,
+    changed_since,
+    quiet,
+    baseline=None,
+):
     """Configuration, then the scan, with every error a user can cause turned into a message and exit 2."""
     from prodready.config import Config, ConfigError, discover_config, load
     from prodready.discover import UsageError
@@ -169,21 +236,49 @@ def _run_scan(paths, select, ignore, config_file, isolated, max_file_size, var_f
 @main.command()
 @_scan_options
 @click.option(
-    "--format", "output_format", type=click.Choice(["text", "json", "sarif", "github", "scorecard"]), default="text",
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json", "sarif", "github", "scorecard"]),
+    default="text",
     show_default=True,
     help="text for people, json for scripts, sarif for GitHub code scanning, github for annotations from a GitHub "
     "Actions step, scorecard for Markdown by checklist section (for $GITHUB_STEP_SUMMARY).",
 )
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write the report to FILE (atomically) instead of stdout.")
 @click.option(
-    "--fail-level", type=click.Choice(["error", "warning", "note"]), default=None,
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write the report to FILE (atomically) instead of stdout.",
+)
+@click.option(
+    "--fail-level",
+    type=click.Choice(["error", "warning", "note"]),
+    default=None,
     help="Exit with 1 when a finding has this level or a higher one.  [default: warning]",
 )
-@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True, help="Colour text output; auto: only on a terminal.")
-@click.option("--statistics", is_flag=True, help="Print how many findings each rule made (most first) instead of the findings; replaces the report of any --format. The exit status is unchanged.")
-@click.option("--baseline", type=click.Path(exists=True, dir_okay=False), help="Report only findings that are not in this baseline (see `prodready baseline create`).")
-@click.option("--show-suppressed", is_flag=True, help="Also print suppressed findings in text output, with the reason.")
-def scan(output_format, output, fail_level, color, statistics, baseline, show_suppressed, **scan_arguments) -> None:
+@click.option(
+    "--color",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    help="Colour text output; auto: only on a terminal.",
+)
+@click.option(
+    "--statistics",
+    is_flag=True,
+    help="Print how many findings each rule made (most first) instead of the findings; replaces the report of any --format. The exit status is unchanged.",
+)
+@click.option(
+    "--baseline",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Report only findings that are not in this baseline (see `prodready baseline create`).",
+)
+@click.option(
+    "--show-suppressed", is_flag=True, help="Also print suppressed findings in text output, with the reason."
+)
+def scan(
+    output_format, output, fail_level, color, statistics, baseline, show_suppressed, **scan_arguments
+) -> None:
     """Scan manifests and report what is not production-ready.
 
     PATHS are files and directories, or - for standard input (YAML). Directories are searched
@@ -220,7 +315,9 @@ def scan(output_format, output, fail_level, color, statistics, baseline, show_su
     quiet = scan_arguments["quiet"]
     to_terminal = output is None and sys.stdout.isatty()
     colored = color == "always" or (color == "auto" and to_terminal and "NO_COLOR" not in os.environ)
-    report = render("statistics" if statistics else output_format, result, color=colored, show_suppressed=show_suppressed)
+    report = render(
+        "statistics" if statistics else output_format, result, color=colored, show_suppressed=show_suppressed
+    )
     if quiet and output_format == "text" and not statistics:
         report = "".join(line for line in report.splitlines(keepends=True)[:-1])
     if output:
@@ -245,7 +342,14 @@ def baseline() -> None:
 
 @baseline.command("create")
 @_scan_options
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=".prodready-baseline.json", show_default=True, help="Where to write the baseline.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    default=".prodready-baseline.json",
+    show_default=True,
+    help="Where to write the baseline.",
+)
 def create_baseline(output, **scan_arguments) -> None:
     """Record the current findings by fingerprint. `prodready scan --baseline FILE` then reports only
     findings that are not in it; fingerprints do not change when unrelated lines move."""
@@ -263,7 +367,12 @@ def create_baseline(output, **scan_arguments) -> None:
 @main.command("config")
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--show", is_flag=True, required=True, help="Print the effective configuration.")
-@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False), help="Use this configuration file.")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Use this configuration file.",
+)
 def config_command(paths, show, config_file) -> None:
     """Print the effective configuration for PATHS and where each value comes from."""
     import json
@@ -276,7 +385,15 @@ def config_command(paths, show, config_file) -> None:
         _fail(f"configuration: {error}")
     source = config.path or "(no configuration file)"
     click.echo(f"# configuration file: {source}")
-    defaults = {"select": [], "ignore": [], "fail-level": "warning", "rules": {}, "per-path-ignores": {}, "exclude": [], "max-file-size": 50}
+    defaults = {
+        "select": [],
+        "ignore": [],
+        "fail-level": "warning",
+        "rules": {},
+        "per-path-ignores": {},
+        "exclude": [],
+        "max-file-size": 50,
+    }
     for key, default in defaults.items():
         value, origin = (config.settings[key], source) if key in config.settings else (default, "default")
         click.echo(f"{key}: {json.dumps(value)}  # {origin}")
@@ -289,7 +406,11 @@ def config_command(paths, show, config_file) -> None:
 
 @main.command()
 @click.option(
-    "--format", "output_format", type=click.Choice(["text", "markdown"]), default="text", show_default=True,
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "markdown"]),
+    default="text",
+    show_default=True,
     help="text: a table; markdown: every rule's documentation (docs/rules.md is this output).",
 )
 def rules(output_format) -> None:

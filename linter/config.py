@@ -38,7 +38,11 @@ SCHEMA: dict[str, Any] = {
         "select": RULE_LIST,
         "ignore": RULE_LIST,
         "fail-level": {"enum": LEVELS[:3]},
-        "rules": {"type": "object", "propertyNames": {"pattern": RULE_KEY}, "additionalProperties": {"enum": LEVELS}},
+        "rules": {
+            "type": "object",
+            "propertyNames": {"pattern": RULE_KEY},
+            "additionalProperties": {"enum": LEVELS},
+        },
         "per-path-ignores": {"type": "object", "additionalProperties": RULE_LIST},
         "exclude": {"type": "array", "items": {"type": "string"}},
         "options": {
@@ -151,7 +155,9 @@ def load(path: str) -> Config:
 def discover_config(paths: list[str]) -> Config:
     """The configuration closest to the scanned paths: walk up from their common directory, stopping at
     the repository root."""
-    directories = [os.path.abspath(p if os.path.isdir(p) else os.path.dirname(p) or ".") for p in paths if p != "-"]
+    directories = [
+        os.path.abspath(p if os.path.isdir(p) else os.path.dirname(p) or ".") for p in paths if p != "-"
+    ]
     directory = os.path.commonpath(directories) if directories else os.getcwd()
     while True:
         candidate = os.path.join(directory, CONFIG_FILE)

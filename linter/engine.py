@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Iterable
+from collections.abc import Iterable
 
 from prodready.index import Index
 from prodready.model import Finding, Level, Notification, Problem, RelatedLocation, RuleMeta, Scope
@@ -23,7 +23,8 @@ def fingerprint(meta: RuleMeta, problem: Problem) -> str:
 
 def to_finding(meta: RuleMeta, level: Level, problem: Problem, origins: Origins | None = None) -> Finding:
     related = tuple(
-        RelatedLocation(resource.locate(path), f"{resource.kind} {resource.name}") for resource, path in problem.related
+        RelatedLocation(resource.locate(path), f"{resource.kind} {resource.name}")
+        for resource, path in problem.related
     )
     if problem.resource is not None:
         location = problem.resource.locate(problem.path)
@@ -36,7 +37,16 @@ def to_finding(meta: RuleMeta, level: Level, problem: Problem, origins: Origins 
         location = problem.location
     if problem.level is not None:
         level = min(level, problem.level)
-    return Finding(meta, level, problem.message, location, related, fingerprint(meta, problem), problem.resource, problem.path)
+    return Finding(
+        meta,
+        level,
+        problem.message,
+        location,
+        related,
+        fingerprint(meta, problem),
+        problem.resource,
+        problem.path,
+    )
 
 
 def run(
@@ -59,11 +69,15 @@ def run(
         checked[meta.id] = len(calls)
         for arguments, resource in calls:
             try:
-                findings.extend(to_finding(meta, level, problem, origins) for problem in meta.check(*arguments))
+                findings.extend(
+                    to_finding(meta, level, problem, origins) for problem in meta.check(*arguments)
+                )
             except Exception as error:  # a bug in a rule must not hide every other finding
                 where = f" on {resource} ({resource.start.file}:{resource.start.line})" if resource else ""
                 notifications.append(
-                    Notification(f"internal error in {meta.id}{where}: {type(error).__name__}: {error}; please report it")
+                    Notification(
+                        f"internal error in {meta.id}{where}: {type(error).__name__}: {error}; please report it"
+                    )
                 )
     findings.sort(key=lambda finding: finding.sort_key)
     return findings, notifications, checked

@@ -6,8 +6,9 @@ import fnmatch
 import os
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from functools import cached_property
-from typing import Any, Iterable
+from typing import Any
 
 from prodready.config import DEFAULT_OPTIONS
 from prodready.kubernetes import (
@@ -552,11 +553,15 @@ class Index:
 
     @cached_property
     def _by_address(self) -> dict[tuple[str | None, str], Resource]:
-        return {(r.namespace, f"{r.kind}.{r.name}"): r for r in self.resources if r.api_version == "terraform"}
+        return {
+            (r.namespace, f"{r.kind}.{r.name}"): r for r in self.resources if r.api_version == "terraform"
+        }
 
     def referenced(self, resource: Resource, *kinds: str) -> list[Resource]:
         """Resources of `kinds` in the same Terraform module that `resource` mentions."""
-        found = (self._by_address.get((resource.namespace, address)) for address in sorted(resource.references))
+        found = (
+            self._by_address.get((resource.namespace, address)) for address in sorted(resource.references)
+        )
         return [r for r in found if r is not None and r.kind in kinds]
 
     @cached_property
@@ -570,4 +575,3 @@ class Index:
     def in_module(self, resource: Resource, kind: str) -> list[Resource]:
         """Resources of `kind` in the same Terraform module (directory) as `resource`."""
         return self._by_module_and_kind.get((resource.namespace, kind), [])
-

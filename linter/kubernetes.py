@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Iterator
+from typing import Any
 
 from prodready.model import NAME_PATH, Path, Resource
 
@@ -303,7 +304,9 @@ def same_application(a: Resource, b: Resource) -> bool:
 
 
 def _inside(directory: str, ancestor: str) -> bool:
-    return directory.startswith(ancestor.rstrip(os.sep) + os.sep) or (ancestor in ("", ".") and directory != "")
+    return directory.startswith(ancestor.rstrip(os.sep) + os.sep) or (
+        ancestor in ("", ".") and directory != ""
+    )
 
 
 def same_namespace(a: Resource, b: Resource) -> bool:

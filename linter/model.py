@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 Path = tuple  # keys and indexes into a resource body, e.g. ("spec", "template", "spec", "containers", 0)
 
@@ -141,7 +142,9 @@ class Problem:
     path: Path = NAME_PATH
     related: tuple[tuple[Resource, Path], ...] = ()
     location: Location | None = None
-    level: Level | None = None  # lower than the rule's level for this finding only (e.g. a note when context is missing)
+    level: Level | None = (
+        None  # lower than the rule's level for this finding only (e.g. a note when context is missing)
+    )
 
 
 @dataclass(frozen=True)

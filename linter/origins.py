@@ -48,12 +48,16 @@ class Origins:
         templates: dict[str, str] = {}
         yaml_files: list[str] = []
         for directory, names in self._walk():
-            yaml_files.extend(os.path.join(directory, name) for name in names if name.endswith((".yaml", ".yml")))
+            yaml_files.extend(
+                os.path.join(directory, name) for name in names if name.endswith((".yaml", ".yml"))
+            )
             if "Chart.yaml" not in names or not os.path.isdir(os.path.join(directory, "templates")):
                 continue
             chart_names = {os.path.basename(directory)}
             try:
-                with open(os.path.join(directory, "Chart.yaml"), encoding="utf-8", errors="replace") as handle:
+                with open(
+                    os.path.join(directory, "Chart.yaml"), encoding="utf-8", errors="replace"
+                ) as handle:
                     match = _CHART_NAME.search(handle.read(65536))
                 if match:
                     chart_names.add(match.group(1))
@@ -110,9 +114,11 @@ class Origins:
         for depth, step in enumerate(path):
             if isinstance(step, str):
                 patterns.append(re.compile(rf"^(\s*)(- )?{re.escape(step)}:"))
-            elif path[depth - 1:depth] in (("containers",), ("initContainers",)):
+            elif path[depth - 1 : depth] in (("containers",), ("initContainers",)):
                 name = str(mapping(dig(resource.body, path[: depth + 1])).get("name", ""))
-                patterns.append(re.compile(rf"^(\s*)(- )?name:\s*['\"]?{re.escape(name)}['\"]?\s*$") if name else None)
+                patterns.append(
+                    re.compile(rf"^(\s*)(- )?name:\s*['\"]?{re.escape(name)}['\"]?\s*$") if name else None
+                )
         found_line = 0
         last_matched = False
         for pattern in patterns:
@@ -151,7 +157,9 @@ class Origins:
                 self._resources[source] = []
         candidates = [r for r in self._resources[source] if r.kind == resource.kind]
         # kustomize may add a name prefix or suffix; the original name is inside the rendered one
-        named = [r for r in candidates if r.name == resource.name] or [r for r in candidates if r.name and r.name in resource.name]
+        named = [r for r in candidates if r.name == resource.name] or [
+            r for r in candidates if r.name and r.name in resource.name
+        ]
         if len(named) == 1 or len(candidates) == 1:
             return (named or candidates)[0].locate(path)
         return Location(_display(source), 1, 1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from prodready.model import Level, RuleMeta, Scope
 

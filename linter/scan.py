@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from prodready import engine, suppress
 from prodready.config import Config
 from prodready.discover import STDIN, SourceFile, discover
 from prodready.index import Index
-from prodready.model import Finding, Level, Location, Notification, Problem, Resource, RuleMeta, Scope, SuppressionMark
+from prodready.model import (
+    Finding,
+    Level,
+    Location,
+    Notification,
+    Problem,
+    Resource,
+    RuleMeta,
+    Scope,
+    SuppressionMark,
+)
 from prodready.origins import Origins
 from prodready.registry import all_rules
 from prodready.sources import suppression_comments
@@ -62,7 +72,9 @@ def _matches(meta: RuleMeta, key: str, exact_only: bool) -> bool:
     return not exact_only and key.upper() != "" and meta.id.startswith(key.upper())
 
 
-def choose_rules(select: list[str], ignore: list[str], levels: dict[str, str] | None = None) -> list[tuple[RuleMeta, Level]]:
+def choose_rules(
+    select: list[str], ignore: list[str], levels: dict[str, str] | None = None
+) -> list[tuple[RuleMeta, Level]]:
     """The rules to run, with their levels. `select` narrows to rules whose ID starts with, or equals, a
     given code, or whose name is given; naming a rule exactly also turns on a rule that is off by
     default. `ignore` removes. `levels` (from the configuration) sets a rule's level; `off` removes it,
@@ -74,10 +86,16 @@ def choose_rules(select: list[str], ignore: list[str], levels: dict[str, str] | 
             raise UnknownRule(key)
     chosen = []
     for meta in rules:
-        configured = next((Level.parse(level) for key, level in levels.items() if _matches(meta, key, exact_only=True)), None)
+        configured = next(
+            (Level.parse(level) for key, level in levels.items() if _matches(meta, key, exact_only=True)),
+            None,
+        )
         if select:
             exact = any(_matches(meta, key, exact_only=True) for key in select)
-            wanted = exact or ((meta.default_on or configured) and any(_matches(meta, key, exact_only=False) for key in select))
+            wanted = exact or (
+                (meta.default_on or configured)
+                and any(_matches(meta, key, exact_only=False) for key in select)
+            )
         else:
             wanted = meta.default_on or configured is not None
         if configured is Level.OFF or any(_matches(meta, key, exact_only=False) for key in ignore):
@@ -89,6 +107,7 @@ def choose_rules(select: list[str], ignore: list[str], levels: dict[str, str] | 
 
 def read_source(source: SourceFile, max_size: int, stdin: Callable[[], bytes]) -> bytes | Problem:
     """The bytes of a file, or the problem that kept them from being read."""
+
     def unreadable(message: str) -> Problem:
         return Problem(message, location=Location(source.path, 1, 1))
 
@@ -98,7 +117,9 @@ def read_source(source: SourceFile, max_size: int, stdin: Callable[[], bytes]) -
         try:
             size = os.path.getsize(source.path)
             if size > max_size:
-                return unreadable(f"file is {size / 2**20:.1f} MB, over the {max_size / 2**20:g} MB limit (--max-file-size)")
+                return unreadable(
+                    f"file is {size / 2**20:.1f} MB, over the {max_size / 2**20:g} MB limit (--max-file-size)"
+                )
             with open(source.path, "rb") as handle:
                 data = handle.read(max_size + 1)
         except OSError as error:
@@ -131,7 +152,12 @@ def load_yaml(
     return resources, problems, suppression_comments(data, source.path)
 
 
-def _load_all_yaml(sources: list[SourceFile], options: ScanOptions, stdin: Callable[[], bytes], progress: Callable[[int], None]):
+def _load_all_yaml(
+    sources: list[SourceFile],
+    options: ScanOptions,
+    stdin: Callable[[], bytes],
+    progress: Callable[[int], None],
+):
     """Load YAML files in order, in parallel across `options.jobs` processes when there are many."""
     if options.jobs > 1 and len(sources) > 32 and all(source.path != STDIN for source in sources):
         from concurrent.futures import ProcessPoolExecutor
@@ -214,7 +240,11 @@ def load_terraform(
     for source in sources:
         if source.path in parsed:
             modules.setdefault(os.path.dirname(source.path) or ".", []).append(parsed[source.path])
-    resources = [resource for directory, files in modules.items() for resource in load_module(directory, files, var_files)]
+    resources = [
+        resource
+        for directory, files in modules.items()
+        for resource in load_module(directory, files, var_files)
+    ]
     return resources, problems, comments
 
 
@@ -230,17 +260,30 @@ def scan(
     progress: Callable[[int, int], None] = lambda done, total: None,
 ) -> ScanResult:
     config = options.config
-    rules = choose_rules(options.select or config.get("select", []), config.get("ignore", []) + options.ignore, config.get("rules"))
+    rules = choose_rules(
+        options.select or config.get("select", []),
+        config.get("ignore", []) + options.ignore,
+        config.get("rules"),
+    )
     if options.report_files is not None:
         # Each reported file is checked in the context of its unit: the other files of its directory.
-        paths = sorted({os.path.dirname(path) or "." for path in options.report_files if os.path.exists(path)})
-    discovery = discover(paths, recursive=options.report_files is None, exclude=config.get("exclude", []), base=config.directory)
+        paths = sorted(
+            {os.path.dirname(path) or "." for path in options.report_files if os.path.exists(path)}
+        )
+    discovery = discover(
+        paths,
+        recursive=options.report_files is None,
+        exclude=config.get("exclude", []),
+        base=config.directory,
+    )
     resources: list[Resource] = []
     problems = list(discovery.problems)
     comments: list[SuppressionMark] = []
     yaml_sources = [source for source in discovery.files if source.kind == "yaml"]
     terraform_sources = [source for source in discovery.files if source.kind == "terraform"]
-    for loaded, found, marks in _load_all_yaml(yaml_sources, options, stdin, lambda done: progress(done, len(discovery.files))):
+    for loaded, found, marks in _load_all_yaml(
+        yaml_sources, options, stdin, lambda done: progress(done, len(discovery.files))
+    ):
         resources.extend(loaded)
         problems.extend(found)
         comments.extend(marks)
@@ -251,16 +294,24 @@ def scan(
         comments.extend(marks)
         progress(len(discovery.files), len(discovery.files))
     index = Index(resources, problems, config.options)
-    origins = Origins(options.chart_roots + [p if os.path.isdir(p) else os.path.dirname(p) or "." for p in paths if p != "-"] + ["."])
+    origins = Origins(
+        options.chart_roots
+        + [p if os.path.isdir(p) else os.path.dirname(p) or "." for p in paths if p != "-"]
+        + ["."]
+    )
     findings, failures, checked = engine.run(rules, index, origins)
 
     baseline = (options.baseline, suppress.read_baseline(options.baseline)) if options.baseline else None
     findings, unused = suppress.apply(findings, resources, comments, config, baseline)
     ran = {name for meta, _ in rules for name in (meta.id, meta.name)}
-    unused = [(mark, tuple(rule for rule in names if rule in ran or rule.upper() in ran)) for mark, names in unused]
+    unused = [
+        (mark, tuple(rule for rule in names if rule in ran or rule.upper() in ran)) for mark, names in unused
+    ]
     for meta, level in rules:
         if meta.scope is Scope.SUPPRESSIONS:
-            findings.extend(engine.to_finding(meta, level, problem) for problem in meta.check([u for u in unused if u[1]]))
+            findings.extend(
+                engine.to_finding(meta, level, problem) for problem in meta.check([u for u in unused if u[1]])
+            )
     findings.sort(key=lambda finding: finding.sort_key)
     if options.report_files is not None:
         report_files = {os.path.abspath(path) for path in options.report_files}

@@ -8,7 +8,7 @@ import dataclasses
 import fnmatch
 import json
 import os
-from typing import Iterable
+from collections.abc import Iterable
 
 from prodready.config import Config
 from prodready.kubernetes import mapping
@@ -30,9 +30,14 @@ def annotation_marks(resources: Iterable[Resource]) -> dict[int, SuppressionMark
         annotations = mapping(resource.metadata.get("annotations"))
         value = annotations.get(IGNORE_ANNOTATION)
         if isinstance(value, str) and value.strip():
-            rules = tuple(rule.strip().upper() if rule.strip()[:2].upper() == "PR" else rule.strip() for rule in value.split(","))
+            rules = tuple(
+                rule.strip().upper() if rule.strip()[:2].upper() == "PR" else rule.strip()
+                for rule in value.split(",")
+            )
             location = resource.locate(("metadata", "annotations", IGNORE_ANNOTATION))
-            marks[id(resource)] = SuppressionMark(location, rules, str(annotations.get(REASON_ANNOTATION, "")))
+            marks[id(resource)] = SuppressionMark(
+                location, rules, str(annotations.get(REASON_ANNOTATION, ""))
+            )
     return marks
 
 
@@ -50,7 +55,14 @@ def _config_line(config: Config, text: str) -> int:
 def path_marks(config: Config) -> list[tuple[str, SuppressionMark]]:
     """(glob, mark) for each `per-path-ignores` entry of the configuration."""
     return [
-        (glob, SuppressionMark(Location(config.path or "", _config_line(config, glob), 1), tuple(rules), f"per-path-ignores: {glob}"))
+        (
+            glob,
+            SuppressionMark(
+                Location(config.path or "", _config_line(config, glob), 1),
+                tuple(rules),
+                f"per-path-ignores: {glob}",
+            ),
+        )
         for glob, rules in config.get("per-path-ignores", {}).items()
     ]
 
@@ -64,7 +76,11 @@ def read_baseline(path: str) -> set[str]:
         document = json.load(handle)
     if not isinstance(document, dict) or document.get("version") != BASELINE_VERSION:
         raise ValueError(f"{path} is not a prodready baseline (version {BASELINE_VERSION})")
-    return {entry["fingerprint"] for entry in document.get("findings", []) if isinstance(entry, dict) and "fingerprint" in entry}
+    return {
+        entry["fingerprint"]
+        for entry in document.get("findings", [])
+        if isinstance(entry, dict) and "fingerprint" in entry
+    }
 
 
 def baseline_document(findings: list[Finding]) -> str:
@@ -100,7 +116,10 @@ def apply(
         return None
 
     def comment_for(finding: Finding) -> SuppressionMark | None:
-        places = {(finding.location.file, finding.location.line), (finding.location.file, finding.location.line - 1)}
+        places = {
+            (finding.location.file, finding.location.line),
+            (finding.location.file, finding.location.line - 1),
+        }
         resource = finding.resource
         if resource is not None:
             rendered = resource.locate(finding.path)
@@ -123,9 +142,13 @@ def apply(
             if comment is not None:
                 suppression = Suppression("inSource", comment.reason or "prodready:ignore comment")
         if suppression is None:
-            files = {finding.location.file} | ({finding.resource.file} if finding.resource is not None else set())
+            files = {finding.location.file} | (
+                {finding.resource.file} if finding.resource is not None else set()
+            )
             for glob, path_mark in globs:
-                if any(fnmatch.fnmatch(_relative(file, config.directory), glob) for file in files) and matching(path_mark, finding.rule):
+                if any(
+                    fnmatch.fnmatch(_relative(file, config.directory), glob) for file in files
+                ) and matching(path_mark, finding.rule):
                     suppression = Suppression("external", f"{path_mark.reason} in {config.path}")
                     break
         if suppression is None and baseline is not None and finding.fingerprint in baseline[1]:

@@ -6,7 +6,8 @@ dicts, UNKNOWN where a value depends on something a static scan cannot know. Rul
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from prodready.model import Resource
 
@@ -135,4 +136,3 @@ def passed_to_module(resource: Resource, index: Any) -> bool:
     """Whether a module call of the same module receives a reference to `resource`: what the module does
     with it (a flow log, a backup selection, an alarm) cannot be seen, so coverage is unknown."""
     return bool(index.referrers(resource, "module"))
-

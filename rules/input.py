@@ -24,7 +24,7 @@ def invalid_input(index: Index):
     ```yaml
     spec:
       containers:
-    	- name: web        # a tab: YAML forbids tabs in indentation
+    <TAB>- name: web     # a tab in the indentation: YAML forbids it
     ```
 
     ## Fix

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from prodready.cli import main
 
 DEPLOYMENT = """\
@@ -60,9 +59,13 @@ def lines(result):
 
 
 def test_configuration_levels_select_and_fail_level(repo):
-    (repo / ".prodready.yaml").write_text("select: [PR20]\nrules:\n  PR203: warning\n  PR201: off\nfail-level: error\n")
+    (repo / ".prodready.yaml").write_text(
+        "select: [PR20]\nrules:\n  PR203: warning\n  PR201: off\nfail-level: error\n"
+    )
     result = run("scan", "deploy")
-    assert lines(result) == ["deploy/web.yaml:14:11: warning PR203 container-missing-cpu-limit: container 'web' has no CPU limit"]
+    assert lines(result) == [
+        "deploy/web.yaml:14:11: warning PR203 container-missing-cpu-limit: container 'web' has no CPU limit"
+    ]
     assert result.exit_code == 0  # a warning is below the configured fail level
     assert run("scan", "deploy", "--isolated", "--select", "PR203").exit_code == 1
 
@@ -96,20 +99,31 @@ def test_per_path_ignores_and_exclude(repo):
     (repo / "legacy" / "old.yaml").write_text(DEPLOYMENT)
     (repo / "vendor").mkdir()
     (repo / "vendor" / "x.yaml").write_text(DEPLOYMENT)
-    (repo / ".prodready.yaml").write_text('select: [PR203]\nper-path-ignores:\n  "legacy/**": [PR203]\nexclude: ["vendor/**"]\n')
+    (repo / ".prodready.yaml").write_text(
+        'select: [PR203]\nper-path-ignores:\n  "legacy/**": [PR203]\nexclude: ["vendor/**"]\n'
+    )
     result = run("scan", ".")
-    assert lines(result) == ["deploy/web.yaml:14:11: warning PR203 container-missing-cpu-limit: container 'web' has no CPU limit"]
+    assert lines(result) == [
+        "deploy/web.yaml:14:11: warning PR203 container-missing-cpu-limit: container 'web' has no CPU limit"
+    ]
     assert "1 suppressed" in result.output
 
 
 def test_annotation_and_comment_suppressions(repo):
-    annotated = DEPLOYMENT.replace("  name: web\n", '  name: web\n  annotations:\n    prodready.io/ignore: "PR203"\n    prodready.io/ignore-reason: "CPU limits throttle this service"\n', 1)
+    annotated = DEPLOYMENT.replace(
+        "  name: web\n",
+        '  name: web\n  annotations:\n    prodready.io/ignore: "PR203"\n    prodready.io/ignore-reason: "CPU limits throttle this service"\n',
+        1,
+    )
     (repo / "deploy" / "web.yaml").write_text(annotated)
     result = run("scan", "deploy", "--select", "PR203")
     assert result.exit_code == 0 and "No findings in 1 file, 1 resource; 1 suppressed." in result.output
     shown = run("scan", "deploy", "--select", "PR203", "--show-suppressed").output
     assert "[suppressed: CPU limits throttle this service]" in shown
-    commented = DEPLOYMENT.replace("        - name: web", "        # prodready:ignore PR203 -- throttling hurts latency\n        - name: web")
+    commented = DEPLOYMENT.replace(
+        "        - name: web",
+        "        # prodready:ignore PR203 -- throttling hurts latency\n        - name: web",
+    )
     (repo / "deploy" / "web.yaml").write_text(commented)
     assert run("scan", "deploy", "--select", "PR203").exit_code == 0
     sarif = json.loads(run("scan", "deploy", "--select", "PR203", "--format", "sarif").output)
@@ -120,7 +134,7 @@ def test_annotation_and_comment_suppressions(repo):
 def test_terraform_comment_suppression(repo):
     (repo / "infra").mkdir()
     (repo / "infra" / "main.tf").write_text(
-        '# prodready:ignore PR652 -- restored from snapshot in the DR drill\n'
+        "# prodready:ignore PR652 -- restored from snapshot in the DR drill\n"
         'resource "aws_db_instance" "db" {\n  skip_final_snapshot = true\n}\n'
     )
     result = run("scan", "infra", "--select", "PR652,PR004")
@@ -128,9 +142,14 @@ def test_terraform_comment_suppression(repo):
 
 
 def test_unused_suppressions_are_reported(repo):
-    (repo / "deploy" / "web.yaml").write_text(DEPLOYMENT.replace("  replicas: 3", "  replicas: 3  # prodready:ignore PR301 -- gone"))
+    (repo / "deploy" / "web.yaml").write_text(
+        DEPLOYMENT.replace("  replicas: 3", "  replicas: 3  # prodready:ignore PR301 -- gone")
+    )
     output = run("scan", "deploy", "--select", "PR301,PR004").output
-    assert "deploy/web.yaml:6:16: note PR004 unused-suppression: suppression of PR301 matches no finding; remove it" in output
+    assert (
+        "deploy/web.yaml:6:16: note PR004 unused-suppression: suppression of PR301 matches no finding; remove it"
+        in output
+    )
 
 
 def test_baseline_reports_only_new_findings(repo):
@@ -184,7 +203,10 @@ def test_pre_commit_hooks_file():
 
     [document], _ = read_documents(hooks.read_bytes(), str(hooks))
     by_id = {hook["id"]: hook for hook in document.body}
-    assert by_id["prodready"]["types_or"] == ["yaml", "terraform"] and by_id["prodready"]["require_serial"] is True
+    assert (
+        by_id["prodready"]["types_or"] == ["yaml", "terraform"]
+        and by_id["prodready"]["require_serial"] is True
+    )
     assert "--unit-context" in by_id["prodready"]["entry"]
     assert by_id["prodready-all"]["pass_filenames"] is False
     del load_manifests
@@ -196,8 +218,12 @@ def test_rule_options_from_configuration(repo):
     )
     assert "runs 3 replicas" in run("scan", "deploy", "--select", "PR301").output
     (repo / "infra").mkdir()
-    (repo / "infra" / "main.tf").write_text('resource "aws_db_instance" "db" {\n  backup_retention_period = 14\n}\n')
+    (repo / "infra" / "main.tf").write_text(
+        'resource "aws_db_instance" "db" {\n  backup_retention_period = 14\n}\n'
+    )
     assert "infra/main.tf:2:3: warning PR650" in run("scan", "infra", "--select", "PR650").output
-    gpu = DEPLOYMENT.replace("requests: {cpu: 100m, memory: 128Mi}", "requests: {cpu: 100m, memory: 128Mi, example.com/tpu: 1}")
+    gpu = DEPLOYMENT.replace(
+        "requests: {cpu: 100m, memory: 128Mi}", "requests: {cpu: 100m, memory: 128Mi, example.com/tpu: 1}"
+    )
     (repo / "deploy" / "web.yaml").write_text(gpu)
     assert "PR220" in run("scan", "deploy", "--select", "PR220").output

@@ -5,7 +5,6 @@ import os
 
 import pytest
 from click.testing import CliRunner
-
 from prodready.cli import main
 
 DEPLOYMENT = """\
@@ -85,7 +84,12 @@ def test_json_output(workdir):
     result = run("scan", "deploy", "--format", "json", "--select", "PR201")
     document = json.loads(result.output)
     [finding] = document["findings"]
-    assert (finding["rule"], finding["file"], finding["line"], finding["column"]) == ("PR201", "deploy/web.yaml", 13, 11)
+    assert (finding["rule"], finding["file"], finding["line"], finding["column"]) == (
+        "PR201",
+        "deploy/web.yaml",
+        13,
+        11,
+    )
     assert document["summary"] == {"files": 1, "resources": 1, "findings": 1}
 
 
@@ -101,7 +105,9 @@ def test_helm_chart_templates_are_not_scanned_and_the_user_is_told(workdir):
     (chart / "templates").mkdir(parents=True)
     (chart / "Chart.yaml").write_text("apiVersion: v2\nname: chart\nversion: 1.0.0\n")
     (chart / "values.yaml").write_text("replicaCount: 1\n")
-    (chart / "templates" / "deployment.yaml").write_text("{{- if .Values.enabled }}\nkind: Deployment\n{{- end }}\n")
+    (chart / "templates" / "deployment.yaml").write_text(
+        "{{- if .Values.enabled }}\nkind: Deployment\n{{- end }}\n"
+    )
     result = run("scan", "chart")
     assert result.exit_code == 0
     assert "No findings in 2 files, 0 resources." in result.stdout

@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from prodready.registry import all_rules
 from prodready.scan import ScanOptions, scan
 
@@ -21,7 +20,9 @@ def expected_marks(fixture: Path) -> set[tuple[str, str, int]]:
     files = sorted(p for p in fixture.rglob("*") if p.is_file()) if fixture.is_dir() else [fixture]
     marks = set()
     for path in files:
-        for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), start=1):
+        for number, line in enumerate(
+            path.read_text(encoding="utf-8", errors="replace").splitlines(), start=1
+        ):
             match = EXPECT.search(line)
             if match:
                 marks.update((rule_id.strip(), str(path), number) for rule_id in match.group(1).split(","))
@@ -46,7 +47,11 @@ def test_fixture(fixture: Path) -> None:
     rule_id = fixture.parent.name
     result = scan([str(fixture)], ScanOptions(select=selected(fixture), cache=False, jobs=1))
     assert not [n for n in result.notifications if "internal error" in n.message]
-    found = {(f.rule.id, f.location.file, f.location.line) for f in result.findings if f.rule.id == rule_id and not f.suppression}
+    found = {
+        (f.rule.id, f.location.file, f.location.line)
+        for f in result.findings
+        if f.rule.id == rule_id and not f.suppression
+    }
     expected = {mark for mark in expected_marks(fixture) if mark[0] == rule_id}
     assert found == expected
 

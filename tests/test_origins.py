@@ -3,7 +3,6 @@
 from pathlib import Path
 
 from click.testing import CliRunner
-
 from prodready.cli import main
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
@@ -41,7 +40,15 @@ def test_without_the_chart_the_rendered_location_stays(monkeypatch, tmp_path):
 
 def test_chart_root_option_finds_charts_elsewhere(monkeypatch, tmp_path):
     rendered = (FIXTURES / "helm" / "rendered.yaml").read_text()
-    output = scan_stdin(tmp_path, rendered, "--select", "PR201", "--chart-root", str(FIXTURES / "helm"), monkeypatch=monkeypatch)
+    output = scan_stdin(
+        tmp_path,
+        rendered,
+        "--select",
+        "PR201",
+        "--chart-root",
+        str(FIXTURES / "helm"),
+        monkeypatch=monkeypatch,
+    )
     assert "shop/templates/deployment.yaml:18:11: warning PR201" in output
 
 

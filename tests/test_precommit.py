@@ -41,12 +41,18 @@ DATABASE = 'resource "aws_db_instance" "db" {\n  multi_az = true\n}\n'
 ALARM = 'resource "aws_cloudwatch_metric_alarm" "db" {\n  dimensions = { DBInstanceIdentifier = aws_db_instance.db.id }\n}\n'
 
 pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("pre_commit") is None or shutil.which("git") is None, reason="needs pre-commit and git"
+    importlib.util.find_spec("pre_commit") is None or shutil.which("git") is None,
+    reason="needs pre-commit and git",
 )
 
 
 def git(cwd: Path, *args: str) -> None:
-    subprocess.run(["git", "-c", "user.email=ci@example.com", "-c", "user.name=ci", *args], cwd=cwd, check=True, capture_output=True)
+    subprocess.run(
+        ["git", "-c", "user.email=ci@example.com", "-c", "user.name=ci", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+    )
 
 
 def test_hook_reports_staged_files_with_their_directory_as_context(tmp_path):

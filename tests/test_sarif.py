@@ -5,7 +5,6 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-
 from prodready.report import render
 from prodready.scan import ScanOptions, scan
 
@@ -62,7 +61,10 @@ def test_fingerprints_survive_lines_inserted_above(tmp_path, monkeypatch):
     Path("m.yaml").write_text("# a comment\n# and another\n" + original)
     after = sarif_of([Path("m.yaml")], select=["PR201"])["runs"][0]["results"]
     assert [r["partialFingerprints"] for r in before] == [r["partialFingerprints"] for r in after]
-    lines = lambda results: [r["locations"][0]["physicalLocation"]["region"]["startLine"] for r in results]
+
+    def lines(results):
+        return [r["locations"][0]["physicalLocation"]["region"]["startLine"] for r in results]
+
     assert [line + 2 for line in lines(before)] == lines(after)
     assert len({json.dumps(r["partialFingerprints"]) for r in before}) == len(before)
 

@@ -4,7 +4,6 @@ import os
 import pickle
 
 import pytest
-
 from prodready.cache import ParseCache
 from prodready.scan import ScanOptions, scan
 from prodready.sources.hcl import HclFile, HclSyntaxError, parse_hcl
@@ -90,7 +89,9 @@ def test_values_known_unknown_absent():
 
 def test_variables_from_tfvars_and_var_files_in_order():
     assert load(MAIN, tfvars="retention = 1\n")["aws_db_instance.main"].body["backup_retention_period"] == 1
-    db = load(MAIN, tfvars="retention = 1\n", var_file="retention = 30\nenv = \"r6g\"\n")["aws_db_instance.main"]
+    db = load(MAIN, tfvars="retention = 1\n", var_file='retention = 30\nenv = "r6g"\n')[
+        "aws_db_instance.main"
+    ]
     assert db.body["backup_retention_period"] == 30
     assert db.body["instance_class"] == "db.r6g.large"
 
@@ -120,9 +121,9 @@ def test_local_cycles_are_unknown():
     "text, line",
     [
         ('resource "a_b" "c" {\n  x = \n}\n', 2),
-        ('locals {\n  p = <<EOF\n{}\n', 2),
+        ("locals {\n  p = <<EOF\n{}\n", 2),
         ('resource "a_b" "c" {\n  x = 1\n', 3),
-        ('x = [' * 3000, 1),
+        ("x = [" * 3000, 1),
     ],
 )
 def test_syntax_errors_name_the_line(text, line):
@@ -140,7 +141,10 @@ def test_a_broken_file_leaves_the_rest_of_the_module_and_other_modules(tmp_path)
     (tmp_path / "c.tf").write_text('resource "aws_s3_bucket" "three" {}\n')
     result = scan([str(tmp_path)], ScanOptions(select=["PR001"], cache=False))
     assert result.resources == 2
-    assert sorted((os.path.basename(f.location.file), f.location.line) for f in result.findings) == [("bad.tf", 2), ("main.tf", 1)]
+    assert sorted((os.path.basename(f.location.file), f.location.line) for f in result.findings) == [
+        ("bad.tf", 2),
+        ("main.tf", 1),
+    ]
 
 
 def test_cache_entries_are_used_and_bad_ones_ignored(tmp_path):
@@ -166,7 +170,7 @@ def test_cache_entries_are_used_and_bad_ones_ignored(tmp_path):
 
 def test_references_through_locals_and_not_through_dynamic_iterators():
     resources = load(
-        'locals {\n  vpc = aws_vpc.this.id\n  again = local.vpc\n}\n'
+        "locals {\n  vpc = aws_vpc.this.id\n  again = local.vpc\n}\n"
         'resource "aws_flow_log" "f" {\n  vpc_id = local.again\n  x = null\n'
         '  dynamic "log_destination" {\n    for_each = var.d\n    content {\n      arn = log_destination.value.arn\n    }\n  }\n}\n'
     )

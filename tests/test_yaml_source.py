@@ -2,7 +2,6 @@
 PR001 instead of an exception."""
 
 import pytest
-
 from prodready.sources.yaml import load_manifests, resolve_plain
 
 
@@ -14,9 +13,24 @@ def load(text: str | bytes):
 @pytest.mark.parametrize(
     "text, value",
     [
-        ("3", 3), ("-3", -3), ("0x1F", 31), ("0755", 493), ("0o17", 15), ("1_000", 1000),
-        ("0.5", 0.5), ("1e3", 1000.0), (".inf", float("inf")), ("true", True), ("on", True), ("No", False),
-        ("null", None), ("~", None), ("500m", "500m"), ("1Gi", "1Gi"), ("=", "="), ("08x", "08x"),
+        ("3", 3),
+        ("-3", -3),
+        ("0x1F", 31),
+        ("0755", 493),
+        ("0o17", 15),
+        ("1_000", 1000),
+        ("0.5", 0.5),
+        ("1e3", 1000.0),
+        (".inf", float("inf")),
+        ("true", True),
+        ("on", True),
+        ("No", False),
+        ("null", None),
+        ("~", None),
+        ("500m", "500m"),
+        ("1Gi", "1Gi"),
+        ("=", "="),
+        ("08x", "08x"),
     ],
 )
 def test_plain_scalars_resolve_like_kubernetes(text, value):
@@ -24,7 +38,9 @@ def test_plain_scalars_resolve_like_kubernetes(text, value):
 
 
 def test_quoted_and_tagged_scalars_stay_text():
-    [resource], _ = load('apiVersion: v1\nkind: Pod\nmetadata: {name: "3"}\nspec: {a: !!str 4, b: !custom 5, c: "on"}\n')
+    [resource], _ = load(
+        'apiVersion: v1\nkind: Pod\nmetadata: {name: "3"}\nspec: {a: !!str 4, b: !custom 5, c: "on"}\n'
+    )
     assert resource.name == "3"
     assert resource.body["spec"] == {"a": "4", "b": 5, "c": "on"}
 
@@ -33,7 +49,10 @@ def test_positions_point_at_keys_and_items_and_fall_back_to_the_nearest_ancestor
     text = "# Source: chart/templates/pod.yaml\napiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n    - name: a\n      image: x\n"
     [resource], problems = load(text)
     assert problems == []
-    assert (resource.locate(("metadata", "name")).line, resource.locate(("metadata", "name")).column) == (5, 3)
+    assert (resource.locate(("metadata", "name")).line, resource.locate(("metadata", "name")).column) == (
+        5,
+        3,
+    )
     container = resource.locate(("spec", "containers", 0))
     assert (container.line, container.column) == (8, 7)
     assert resource.locate(("spec", "containers", 0, "resources", "limits")).line == 8
@@ -51,7 +70,10 @@ def test_documents_after_a_syntax_error_are_still_read():
 def test_list_items_become_resources_with_their_own_positions():
     text = "apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: Service\n    metadata: {name: s}\n  - apiVersion: apps/v1\n    kind: Deployment\n    metadata:\n      name: d\n"
     resources, _ = load(text)
-    assert [(r.kind, r.name, r.locate(("metadata", "name")).line) for r in resources] == [("Service", "s", 6), ("Deployment", "d", 10)]
+    assert [(r.kind, r.name, r.locate(("metadata", "name")).line) for r in resources] == [
+        ("Service", "s", 6),
+        ("Deployment", "d", 10),
+    ]
 
 
 def test_merge_keys_and_aliases():
@@ -77,7 +99,9 @@ def invalid(text):
 def test_alias_bomb_is_refused():
     lines = ["a: &a [x, x, x, x, x, x, x, x, x]"]
     for level in range(1, 9):
-        lines.append(f"{chr(97 + level)}: &{chr(97 + level)} [" + ", ".join([f"*{chr(96 + level)}"] * 9) + "]")
+        lines.append(
+            f"{chr(97 + level)}: &{chr(97 + level)} [" + ", ".join([f"*{chr(96 + level)}"] * 9) + "]"
+        )
     problem = invalid("\n".join(lines) + "\n")
     assert "alias bomb" in problem.message
 
@@ -106,5 +130,7 @@ def test_helm_source_comments_belong_to_the_document_below_them():
     text = "---\n# Source: web/templates/service.yaml\napiVersion: v1\nkind: Service\nmetadata: {name: s}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: plain}\n---\n# Source: web/templates/deployment.yaml\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n"
     resources, _ = load(text)
     assert [(r.name, r.helm_source, r.start.line) for r in resources] == [
-        ("s", "web/templates/service.yaml", 3), ("plain", None, 7), ("d", "web/templates/deployment.yaml", 12)
+        ("s", "web/templates/service.yaml", 3),
+        ("plain", None, 7),
+        ("d", "web/templates/deployment.yaml", 12),
     ]

@@ -6,12 +6,11 @@ from __future__ import annotations
 import json
 import os
 import re
-from functools import lru_cache
+from functools import cache
 from urllib.parse import quote
 
 import attr
 import sarif_om as sarif
-
 from prodready import __version__
 from prodready.discover import STDIN
 from prodready.model import Finding, Level, Location, RuleMeta
@@ -23,7 +22,7 @@ FINGERPRINT_KEY = "prodready/v1"
 _LEVELS = {Level.ERROR: "error", Level.WARNING: "warning", Level.NOTE: "note"}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _fields(cls: type) -> list[tuple[str, str, object]]:
     """(attribute, SARIF property name, default) of a sarif-om class."""
     return [
@@ -54,7 +53,7 @@ def to_json(value):
     return value
 
 
-@lru_cache(maxsize=None)
+@cache
 def _repository_root(directory: str) -> str | None:
     if os.path.exists(os.path.join(directory, ".git")):
         return directory
@@ -62,7 +61,7 @@ def _repository_root(directory: str) -> str | None:
     return None if parent == directory else _repository_root(parent)
 
 
-@lru_cache(maxsize=None)
+@cache
 def artifact_uri(path: str) -> str:
     """The file's path relative to its repository (or to the working directory), as a URI reference:
     never absolute, never with `..`, never `file://`."""
@@ -104,7 +103,9 @@ def _descriptor(meta: RuleMeta) -> sarif.ReportingDescriptor:
 
 def _result(finding: Finding, rule_index: int) -> sarif.Result:
     related = [
-        sarif.Location(id=number, physical_location=_physical(r.location), message=sarif.Message(text=r.message))
+        sarif.Location(
+            id=number, physical_location=_physical(r.location), message=sarif.Message(text=r.message)
+        )
         for number, r in enumerate(finding.related, start=1)
     ]
     return sarif.Result(
@@ -136,7 +137,11 @@ def _kept(findings: list[Finding]) -> tuple[list[Finding], int]:
 
 
 def _notification(message: str, file: str | None) -> sarif.Notification:
-    location = sarif.PhysicalLocation(artifact_location=sarif.ArtifactLocation(uri=artifact_uri(file))) if file else None
+    location = (
+        sarif.PhysicalLocation(artifact_location=sarif.ArtifactLocation(uri=artifact_uri(file)))
+        if file
+        else None
+    )
     return sarif.Notification(
         message=sarif.Message(text=message),
         level="note",
@@ -150,9 +155,12 @@ def render(result, color: bool = False) -> str:
     findings, left_out = _kept(result.findings)
     notifications = [_notification(n.message, n.file) for n in result.notifications]
     if left_out:
-        notifications.append(_notification(
-            f"{left_out:,} less severe findings were left out: GitHub code scanning accepts {MAX_RESULTS:,} per run", None
-        ))
+        notifications.append(
+            _notification(
+                f"{left_out:,} less severe findings were left out: GitHub code scanning accepts {MAX_RESULTS:,} per run",
+                None,
+            )
+        )
     log = sarif.SarifLog(
         version="2.1.0",
         schema_uri=SCHEMA_URI,

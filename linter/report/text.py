@@ -21,7 +21,9 @@ def summary(result) -> str:
     if not reported:
         return f"No findings in {scanned}{hidden}."
     counts = counts_by_level(reported)
-    levels = ", ".join(_plural(counts[str(level)], str(level)) for level in reversed(Level) if str(level) in counts)
+    levels = ", ".join(
+        _plural(counts[str(level)], str(level)) for level in reversed(Level) if str(level) in counts
+    )
     return f"Found {_plural(len(reported), 'finding')} ({levels}) in {scanned}{hidden}."
 
 
@@ -37,10 +39,16 @@ def render(result, color: bool = False, show_suppressed: bool = False) -> str:
         place = paint(_BOLD, f"{escape_control(location.file)}:{location.line}:{location.column}:")
         level = paint(_COLORS.get(finding.level, ""), str(finding.level))
         rule = paint(_DIM, f"{finding.rule.id} {finding.rule.name}:")
-        suppressed = f" [suppressed: {escape_control(finding.suppression.justification)}]" if finding.suppression else ""
+        suppressed = (
+            f" [suppressed: {escape_control(finding.suppression.justification)}]"
+            if finding.suppression
+            else ""
+        )
         lines.append(f"{place} {level} {rule} {escape_control(finding.message)}{suppressed}")
         for related in finding.related:
             where = related.location
-            lines.append(f"    {escape_control(where.file)}:{where.line}:{where.column}: {escape_control(related.message)}")
+            lines.append(
+                f"    {escape_control(where.file)}:{where.line}:{where.column}: {escape_control(related.message)}"
+            )
     lines.append(summary(result))
     return "\n".join(lines) + "\n"

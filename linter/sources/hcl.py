@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 # --- expressions -----------------------------------------------------------------------------------
 
@@ -75,7 +75,7 @@ class Opaque:
 
 SPLAT = "*"
 
-Expression = Union[Literal, Template, Reference, Call, TupleExpr, ObjectExpr, Conditional, Operation, Opaque]
+Expression = Literal | Template | Reference | Call | TupleExpr | ObjectExpr | Conditional | Operation | Opaque
 
 
 # --- structure -------------------------------------------------------------------------------------
@@ -96,7 +96,7 @@ class Block:
     line: int
     column: int
     attributes: dict[str, Attribute] = field(default_factory=dict)
-    blocks: list["Block"] = field(default_factory=list)
+    blocks: list[Block] = field(default_factory=list)
 
 
 @dataclass
@@ -121,9 +121,13 @@ def parse_hcl(text: str) -> HclFile:
     except UnexpectedToken as error:
         raise HclSyntaxError(f"unexpected {_token_text(error.token)}", error.line, error.column) from None
     except UnexpectedCharacters as error:
-        raise HclSyntaxError(f"unexpected character {text[error.pos_in_stream]!r}", error.line, error.column) from None
+        raise HclSyntaxError(
+            f"unexpected character {text[error.pos_in_stream]!r}", error.line, error.column
+        ) from None
     except UnexpectedEOF:
-        raise HclSyntaxError("unexpected end of file (an unclosed block, string or heredoc?)", text.count("\n") + 1, 1) from None
+        raise HclSyntaxError(
+            "unexpected end of file (an unclosed block, string or heredoc?)", text.count("\n") + 1, 1
+        ) from None
     except UnexpectedInput as error:
         raise HclSyntaxError("invalid HCL", getattr(error, "line", 1), getattr(error, "column", 1)) from None
     except RecursionError:
@@ -154,7 +158,9 @@ def _body(body: Any) -> tuple[dict[str, Attribute], list[Block]]:
         kind = getattr(child, "data", None)
         if kind == "attribute":
             name = _name(child.children[0])
-            attributes[name] = Attribute(name, _expression(child.children[2]), child.meta.line, child.meta.column)
+            attributes[name] = Attribute(
+                name, _expression(child.children[2]), child.meta.line, child.meta.column
+            )
         elif kind == "block":
             blocks.append(_block(child))
     return attributes, blocks
@@ -183,7 +189,14 @@ _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
 def _unescape(text: str) -> str:
     if "\\" not in text:
         return text
-    return re.sub(r"\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)", lambda m: _ESCAPES.get(m.group(1)) or (chr(int(m.group(1)[1:], 16)) if m.group(1)[0] in "uU" else m.group(0)), text)
+    return re.sub(
+        r"\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)",
+        lambda m: (
+            _ESCAPES.get(m.group(1))
+            or (chr(int(m.group(1)[1:], 16)) if m.group(1)[0] in "uU" else m.group(0))
+        ),
+        text,
+    )
 
 
 def _string_parts(node: Any) -> list:
@@ -285,7 +298,11 @@ def _reference_of(node: Any) -> Reference | None:
 def _unwrap(node: Any) -> Any:
     """The expression inside `expr_term` wrappers and parentheses."""
     while getattr(node, "data", None) == "expr_term":
-        node = [c for c in node.children if getattr(c, "data", None) != "new_line_or_comment" and not _is_token(c, "LPAR", "RPAR")][0]
+        node = [
+            c
+            for c in node.children
+            if getattr(c, "data", None) != "new_line_or_comment" and not _is_token(c, "LPAR", "RPAR")
+        ][0]
     return node
 
 
@@ -310,7 +327,9 @@ def _steps(node: Any, kind: str) -> tuple | None:
 def _index(node: Any) -> tuple | None:
     if node.data == "short_index":
         return (int(str(node.children[1])),)
-    expression = _expression([c for c in node.children if getattr(c, "data", None) not in (None, "new_line_or_comment")][0])
+    expression = _expression(
+        [c for c in node.children if getattr(c, "data", None) not in (None, "new_line_or_comment")][0]
+    )
     if isinstance(expression, Literal) and isinstance(expression.value, (int, str)):
         return (expression.value,)
     return None
@@ -322,13 +341,23 @@ def _call(node: Any) -> Expression:
     arguments: tuple = ()
     expand = False
     if arguments_node is not None:
-        arguments = tuple(_expression(c) for c in arguments_node.children if getattr(c, "data", None) not in (None, "new_line_or_comment"))
+        arguments = tuple(
+            _expression(c)
+            for c in arguments_node.children
+            if getattr(c, "data", None) not in (None, "new_line_or_comment")
+        )
         expand = any(_is_token(c, "ELLIPSIS") for c in arguments_node.children)
     return Call("::".join(names), arguments, expand)
 
 
 def _tuple(node: Any) -> TupleExpr:
-    return TupleExpr(tuple(_expression(c) for c in node.children if getattr(c, "data", None) not in (None, "new_line_or_comment")))
+    return TupleExpr(
+        tuple(
+            _expression(c)
+            for c in node.children
+            if getattr(c, "data", None) not in (None, "new_line_or_comment")
+        )
+    )
 
 
 def _object(node: Any) -> ObjectExpr:
@@ -337,7 +366,11 @@ def _object(node: Any) -> ObjectExpr:
         if getattr(element, "data", None) != "object_elem":
             continue
         key_node = element.children[0].children[0]
-        key = Literal(str(key_node.children[0])) if getattr(key_node, "data", None) == "keyword" else _expression(key_node)
+        key = (
+            Literal(str(key_node.children[0]))
+            if getattr(key_node, "data", None) == "keyword"
+            else _expression(key_node)
+        )
         if isinstance(key, Reference) and len(key.steps) == 1:
             key = Literal(key.steps[0])  # `{ name = … }`: a bare word is the key itself
         items.append((key, _expression(element.children[2])))
@@ -345,7 +378,9 @@ def _object(node: Any) -> ObjectExpr:
 
 
 def _conditional(node: Any) -> Conditional:
-    parts = [_expression(c) for c in node.children if getattr(c, "data", None) not in (None, "new_line_or_comment")]
+    parts = [
+        _expression(c) for c in node.children if getattr(c, "data", None) not in (None, "new_line_or_comment")
+    ]
     return Conditional(*parts)
 
 
@@ -353,7 +388,9 @@ def _binary(node: Any) -> Expression:
     left = _expression(node.children[0])
     term = node.children[1]
     operator = str(term.children[0].children[0])
-    right = _expression([c for c in term.children[1:] if getattr(c, "data", None) != "new_line_or_comment"][0])
+    right = _expression(
+        [c for c in term.children[1:] if getattr(c, "data", None) != "new_line_or_comment"][0]
+    )
     return Operation(operator, (left, right))
 
 

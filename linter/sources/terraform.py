@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from prodready.model import Location, Positions, Problem, Resource
 from prodready.sources.hcl import (
@@ -130,7 +131,9 @@ class Evaluator:
         if kind is Reference:
             return self._reference(expression.steps, bindings)
         if kind is Template:
-            parts = [part if isinstance(part, str) else self.value(part, bindings) for part in expression.parts]
+            parts = [
+                part if isinstance(part, str) else self.value(part, bindings) for part in expression.parts
+            ]
             if len(parts) == 1:
                 return parts[0]
             return "".join(map(_to_string, parts)) if _all_known(parts) and None not in parts else UNKNOWN
@@ -148,7 +151,10 @@ class Evaluator:
             condition = self.value(expression.condition, bindings)
             if isinstance(condition, bool):
                 return self.value(expression.if_true if condition else expression.if_false, bindings)
-            if_true, if_false = self.value(expression.if_true, bindings), self.value(expression.if_false, bindings)
+            if_true, if_false = (
+                self.value(expression.if_true, bindings),
+                self.value(expression.if_false, bindings),
+            )
             return if_true if if_true == if_false and _all_known([if_true]) else UNKNOWN
         if kind is Operation:
             return self._operation(expression, bindings)
@@ -218,7 +224,9 @@ class Evaluator:
             arguments = arguments[:-1] + arguments[-1]
         try:
             return function(*arguments)
-        except Exception:  # a function applied to values it does not take: Terraform would fail; we do not know
+        except (
+            Exception
+        ):  # a function applied to values it does not take: Terraform would fail; we do not know
             return UNKNOWN
 
 
@@ -231,7 +239,9 @@ def _references_in(expression: Any) -> Iterator[Reference]:
         if kind is Reference:
             yield item
         elif kind is Template or kind is TupleExpr:
-            stack.extend(part for part in (item.parts if kind is Template else item.items) if not isinstance(part, str))
+            stack.extend(
+                part for part in (item.parts if kind is Template else item.items) if not isinstance(part, str)
+            )
         elif kind is ObjectExpr:
             for key, value in item.items:
                 stack.extend((key, value))
@@ -282,7 +292,9 @@ def _local_references(local_expressions: dict[str, Any]) -> dict[str, set[str]]:
     return resolved
 
 
-def _block_references(block: Block, local_references: dict[str, set[str]], iterators: frozenset[str] = frozenset()) -> set[str]:
+def _block_references(
+    block: Block, local_references: dict[str, set[str]], iterators: frozenset[str] = frozenset()
+) -> set[str]:
     """Everything a block mentions, leaving out the iterators of its `dynamic` blocks."""
     found: set[str] = set()
     for attribute in block.attributes.values():
@@ -293,7 +305,11 @@ def _block_references(block: Block, local_references: dict[str, set[str]], itera
         inner = iterators
         if child.type == "dynamic" and child.labels:
             iterator = child.attributes.get("iterator")
-            name = iterator.expression.steps[0] if iterator and isinstance(iterator.expression, Reference) else child.labels[0]
+            name = (
+                iterator.expression.steps[0]
+                if iterator and isinstance(iterator.expression, Reference)
+                else child.labels[0]
+            )
             inner = iterators | {name}
         found |= _block_references(child, local_references, inner)
     return {address for address in found if address.split(".")[0] not in iterators}
@@ -319,7 +335,9 @@ class _BodyBuilder:
         for name, attribute in block.attributes.items():
             marks[name] = (attribute.line, attribute.column)
             evaluated = self.evaluator.value(attribute.expression, bindings)
-            if evaluated is not None:  # `x = null` is the same as leaving x out, but findings still point at it
+            if (
+                evaluated is not None
+            ):  # `x = null` is the same as leaving x out, but findings still point at it
                 body[name] = evaluated
         for child in block.blocks:
             if child.type == "dynamic" and child.labels:
@@ -384,7 +402,11 @@ def _variable_values(files: list[ModuleFile], var_files: list[ModuleFile]) -> di
                 default = block.attributes.get("default")
                 values[block.labels[0]] = plain.value(default.expression) if default else UNKNOWN
     tfvars = sorted(
-        (f for f in files if os.path.basename(f.path) == "terraform.tfvars" or f.path.endswith(".auto.tfvars")),
+        (
+            f
+            for f in files
+            if os.path.basename(f.path) == "terraform.tfvars" or f.path.endswith(".auto.tfvars")
+        ),
         key=lambda f: (not f.path.endswith("terraform.tfvars"), os.path.basename(f.path)),
     )
     for var_file in tfvars + var_files:
@@ -393,7 +415,11 @@ def _variable_values(files: list[ModuleFile], var_files: list[ModuleFile]) -> di
     return values
 
 
-_KINDS = {"resource": lambda labels: labels[0], "data": lambda labels: f"data.{labels[0]}", "module": lambda labels: "module"}
+_KINDS = {
+    "resource": lambda labels: labels[0],
+    "data": lambda labels: f"data.{labels[0]}",
+    "module": lambda labels: "module",
+}
 
 
 def load_module(directory: str, files: list[ModuleFile], var_files: list[ModuleFile]) -> list[Resource]:

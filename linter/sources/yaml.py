@@ -11,8 +11,9 @@ construct objects: an unknown tag is ignored and its value read as data.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from _ruamel_yaml import (
     AliasEvent,
@@ -26,10 +27,9 @@ from _ruamel_yaml import (
     SequenceStartEvent,
     StreamEndEvent,
 )
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
-
 from prodready.model import Location, Positions, Problem, Resource
 from prodready.sources import text_problem
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 MAX_DEPTH = 500
 # Aliases share one object, so a "billion laughs" document costs nothing to build; it is refused anyway,
@@ -111,7 +111,9 @@ def _merge(mapping: dict, merged: Any, mark: Any) -> None:
     sources = merged if isinstance(merged, list) else [merged]
     for source in sources:
         if not isinstance(source, dict):
-            raise InvalidYaml("a merge key (<<) needs a mapping or a list of mappings", mark.line, mark.column)
+            raise InvalidYaml(
+                "a merge key (<<) needs a mapping or a list of mappings", mark.line, mark.column
+            )
         for key, value in source.items():
             mapping.setdefault(key, value)
 
@@ -247,7 +249,10 @@ def read_documents(data: bytes, file: str) -> tuple[list[Document], list[tuple[s
         except InvalidYaml as error:
             line = offset_lines + error.line + 1
             problems.append(
-                (INVALID_INPUT, Problem(f"invalid YAML: {error}", location=Location(file, line, error.column + 1)))
+                (
+                    INVALID_INPUT,
+                    Problem(f"invalid YAML: {error}", location=Location(file, line, error.column + 1)),
+                )
             )
             resume = _next_document_after(data, offset_bytes, line)
             if resume is None:
@@ -275,7 +280,9 @@ def _shift(document: Document, lines: int) -> None:
     """Move a document parsed from the middle of a file to its real lines."""
     start = document.start
     document.start = Location(start.file, start.line + lines, start.column)
-    document.duplicate_keys = [(Location(d.file, d.line + lines, d.column), key) for d, key in document.duplicate_keys]
+    document.duplicate_keys = [
+        (Location(d.file, d.line + lines, d.column), key) for d, key in document.duplicate_keys
+    ]
     table = document.positions.table
     for key, marks in table.items():
         if isinstance(marks, dict):
@@ -349,7 +356,12 @@ def load_manifests(data: bytes, file: str) -> tuple[list[Resource], list[tuple[s
             continue
         identity = _object(body)
         if identity is None:
-            problems.append((NOT_AN_OBJECT, Problem("not a Kubernetes object (no apiVersion and kind)", location=document.start)))
+            problems.append(
+                (
+                    NOT_AN_OBJECT,
+                    Problem("not a Kubernetes object (no apiVersion and kind)", location=document.start),
+                )
+            )
             continue
         api_version, kind = identity
         items = body.get("items")
@@ -358,7 +370,12 @@ def load_manifests(data: bytes, file: str) -> tuple[list[Resource], list[tuple[s
                 start = document.positions.locate(body, ("items", index), document.start)
                 item_identity = _object(item)
                 if item_identity is None:
-                    problems.append((NOT_AN_OBJECT, Problem(f"{kind} item {index} is not a Kubernetes object", location=start)))
+                    problems.append(
+                        (
+                            NOT_AN_OBJECT,
+                            Problem(f"{kind} item {index} is not a Kubernetes object", location=start),
+                        )
+                    )
                     continue
                 resources.append(_resource(item, *item_identity, document, start, helm_source))
         else:

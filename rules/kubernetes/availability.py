@@ -87,8 +87,14 @@ def single_replica(workload: Resource, index: Index):
             related=tuple((a, autoscaler_minimum_anchor(a)) for a in autoscalers),
         )
     elif replicas > 0:  # `replicas: 0` without an autoscaler: switched off on purpose
-        risk = "one node drain or crash takes it down" if replicas == 1 else f"fewer than the {index.options['min-replicas']} required"
-        yield Problem(f"{workload.kind} '{workload.name}' runs {_replicas_text(replicas)}: {risk}", workload, path)
+        risk = (
+            "one node drain or crash takes it down"
+            if replicas == 1
+            else f"fewer than the {index.options['min-replicas']} required"
+        )
+        yield Problem(
+            f"{workload.kind} '{workload.name}' runs {_replicas_text(replicas)}: {risk}", workload, path
+        )
 
 
 @rule("PR302", "missing-pod-disruption-budget", Level.WARNING, section=4, kinds=REPLICATED_KINDS)

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Iterator
 from fractions import Fraction
-from typing import Iterator
 
 from prodready.index import Index
 from prodready.kubernetes import (
@@ -41,7 +41,9 @@ def is_gpu_resource(name: object, gpu_resources: list[str]) -> bool:
     return isinstance(name, str) and any(fnmatch.fnmatchcase(name, pattern) for pattern in gpu_resources)
 
 
-def gpu_amounts(template: PodTemplate, gpu_resources: list[str]) -> Iterator[tuple[Container, str, Fraction | None]]:
+def gpu_amounts(
+    template: PodTemplate, gpu_resources: list[str]
+) -> Iterator[tuple[Container, str, Fraction | None]]:
     """(container, resource name, amount) of every GPU request or limit, init containers included;
     the amount is None when it is not a quantity we can read."""
     for container in containers(template, include_init=True):
@@ -81,7 +83,12 @@ def targets_gpu_nodes(template: PodTemplate) -> bool:
     if spec.get("nodeName"):
         return True
     labels = [(key, [value]) for key, value in mapping(spec.get("nodeSelector")).items()]
-    required = ("affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution", "nodeSelectorTerms")
+    required = (
+        "affinity",
+        "nodeAffinity",
+        "requiredDuringSchedulingIgnoredDuringExecution",
+        "nodeSelectorTerms",
+    )
     for term in sequence(dig(spec, required)):
         for field in ("matchExpressions", "matchFields"):
             for expression in sequence(mapping(term).get(field)):
@@ -205,7 +212,9 @@ def gpu_missing_toleration(workload: Resource, index: Index):
     request = gpu_request(template, index.options["gpu-resources"])
     if request is None:
         return
-    if any(tolerates_gpu_taint(mapping(toleration)) for toleration in sequence(template.spec.get("tolerations"))):
+    if any(
+        tolerates_gpu_taint(mapping(toleration)) for toleration in sequence(template.spec.get("tolerations"))
+    ):
         return
     container, name = request
     yield Problem(
@@ -254,7 +263,9 @@ def gpu_request_limit_mismatch(workload: Resource, index: Index):
             limit = limits.get(name)
             if limit is None:
                 yield Problem(
-                    f"container '{container.name}' requests {requested} {name} but sets no {name} limit", workload, path
+                    f"container '{container.name}' requests {requested} {name} but sets no {name} limit",
+                    workload,
+                    path,
                 )
                 continue
             request_amount, limit_amount = quantity(requested), quantity(limit)

@@ -3,7 +3,7 @@
 Container rules read the template written in the workload itself: a Deployment that an Argo Rollout
 names in `workloadRef` is checked on its own, so the Rollout would only repeat its findings."""
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from prodready.index import Index
 from prodready.kubernetes import (

@@ -54,7 +54,11 @@ def container_missing_requests(workload: Resource, index: Index):
     if template is None:
         return
     for container in containers(template, include_init=True):
-        missing = [label for name, label in (("cpu", "CPU"), ("memory", "memory")) if not has_request(container, template, name)]
+        missing = [
+            label
+            for name, label in (("cpu", "CPU"), ("memory", "memory"))
+            if not has_request(container, template, name)
+        ]
         if missing:
             what = " or ".join(missing)
             yield Problem(f"container '{container.name}' has no {what} request", workload, container.path)
@@ -98,7 +102,9 @@ def container_missing_memory_limit(workload: Resource, index: Index):
             yield Problem(f"container '{container.name}' has no memory limit", workload, container.path)
 
 
-@rule("PR203", "container-missing-cpu-limit", Level.WARNING, section=4, kinds=WORKLOAD_KINDS, default_on=False)
+@rule(
+    "PR203", "container-missing-cpu-limit", Level.WARNING, section=4, kinds=WORKLOAD_KINDS, default_on=False
+)
 def container_missing_cpu_limit(workload: Resource, index: Index):
     """A container has no CPU limit (off by default).
 
@@ -172,4 +178,3 @@ def requests_exceed_limits(workload: Resource, index: Index):
                     workload,
                     container.path + ("resources", "requests", name),
                 )
-

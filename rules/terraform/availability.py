@@ -12,12 +12,6 @@ from prodready.registry import rule
 from prodready.terraform import ABSENT, UNKNOWN, address, blocks, boolean, is_unknown, number, value
 
 
-
-
-
-
-
-
 def may_point_at(other: Resource, target: Resource, found: Any, names: Callable[[str], bool]) -> bool | None:
     """Whether `other`, which has no reference edge to `target`, acts on it through `found` (the value of
     the attribute that says what it acts on): True when a known string names `target`, None when the value
@@ -244,7 +238,7 @@ def elasticache_no_failover(group: Resource, index: Index):
     if failover is not UNKNOWN and boolean(failover) is not True:
         reasons.append(("no automatic failover", ("automatic_failover_enabled",)))
     multi_az = value(body, "multi_az_enabled")
-    if multi_az is not UNKNOWN and not boolean(multi_az) is True:
+    if multi_az is not UNKNOWN and boolean(multi_az) is not True:
         reasons.append(("no Multi-AZ", ("multi_az_enabled",)))
     if not reasons:
         return

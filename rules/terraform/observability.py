@@ -3,22 +3,22 @@
 Values are three-valued: a rule fires on a known bad value or on an absent attribute whose AWS default is
 bad, never on UNKNOWN. An attribute set to `null` is the same as an absent one, as in Terraform."""
 
-from typing import Any
-
 from prodready.index import Index
 from prodready.model import Level, Problem, Resource
 from prodready.registry import rule
-from prodready.terraform import ABSENT, UNKNOWN, address, blocks, boolean, is_unknown, number, passed_to_module, value
+from prodready.terraform import (
+    ABSENT,
+    UNKNOWN,
+    address,
+    blocks,
+    boolean,
+    is_unknown,
+    number,
+    passed_to_module,
+    value,
+)
 
 REQUIRED_CONTROL_PLANE_LOGS = ("api", "audit")
-
-
-
-
-
-
-
-
 
 
 @rule("PR550", "eks-control-plane-logging", Level.WARNING, section=5, kinds={"aws_eks_cluster"})

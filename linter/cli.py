@@ -11,6 +11,7 @@ import click
 from prodready import __version__
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+MAX_FILE_SIZE_MB = 2**20  # a terabyte: any larger limit is no limit
 
 
 def _codes(values: tuple[str, ...]) -> list[str]:
@@ -101,7 +102,7 @@ def _scan_options(command):
         click.option("--isolated", is_flag=True, help="Ignore configuration files."),
         click.option(
             "--max-file-size",
-            type=click.FloatRange(min=0, min_open=True),
+            type=click.FloatRange(min=0, max=MAX_FILE_SIZE_MB, min_open=True),
             default=None,
             metavar="MB",
             help="Files larger than this are reported (PR001), not read.  [default: 50]",
@@ -222,7 +223,7 @@ def _run_scan(
     )
     progress = _Progress(enabled=not quiet and sys.stderr.isatty())
     try:
-        result = run_scan(paths, options, stdin=lambda: sys.stdin.buffer.read(), progress=progress)
+        result = run_scan(paths, options, stdin=sys.stdin.buffer.read, progress=progress)
     except UnknownRule as error:
         _fail(f"unknown rule '{error}' (see `prodready rules`)")
     except UsageError as error:

@@ -55,7 +55,7 @@ SCHEMA: dict[str, Any] = {
                 "gpu-resources": {"type": "array", "items": {"type": "string"}, "minItems": 1},
             },
         },
-        "max-file-size": {"type": "number", "exclusiveMinimum": 0},
+        "max-file-size": {"type": "number", "exclusiveMinimum": 0, "maximum": 2**20},
     },
 }
 

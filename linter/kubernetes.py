@@ -193,6 +193,10 @@ def spread_terms(template: PodTemplate) -> Iterator[SpreadTerm]:
 # --- resource quantities -------------------------------------------------------------------------
 
 _QUANTITY = re.compile(r"([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))([eE][+-]?[0-9]+|[numkMGTPE]i?|Ki)?\Z")
+# Kubernetes stores quantities as 64-bit scaled integers; text far beyond that is not a quantity, and
+# refusing it keeps `1e999999999` from taking forever.
+_LONGEST_QUANTITY = 64
+_LARGEST_EXPONENT = 64
 _SUFFIXES = {
     "": Fraction(1),
     "n": Fraction(1, 10**9),
@@ -219,12 +223,14 @@ def quantity(value: Any) -> Fraction | None:
         return None
     if isinstance(value, (int, float)):
         return Fraction(value) if value == value and abs(value) != float("inf") else None
-    match = _QUANTITY.match(str(value).strip())
+    text = str(value).strip()
+    match = _QUANTITY.match(text) if len(text) <= _LONGEST_QUANTITY else None
     if not match:
         return None
     number, suffix = match.groups()
     if suffix and suffix[0] in "eE":
-        return Fraction(number) * Fraction(10) ** int(suffix[1:])
+        exponent = int(suffix[1:])
+        return Fraction(number) * Fraction(10) ** exponent if abs(exponent) <= _LARGEST_EXPONENT else None
     multiplier = _SUFFIXES.get(suffix or "")
     return None if multiplier is None else Fraction(number) * multiplier
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -105,20 +106,23 @@ def choose_rules(
     return chosen
 
 
-def read_source(source: SourceFile, max_size: int, stdin: Callable[[], bytes]) -> bytes | Problem:
-    """The bytes of a file, or the problem that kept them from being read."""
+def read_source(source: SourceFile, max_size: int, stdin: Callable[[int], bytes]) -> bytes | Problem:
+    """The bytes of a file, or the problem that kept them from being read. `stdin(n)` reads at most n
+    bytes of standard input: input over the limit is never held whole."""
 
     def unreadable(message: str) -> Problem:
         return Problem(message, location=Location(source.path, 1, 1))
 
     if source.path == STDIN:
-        data = stdin()
+        data = stdin(max_size + 1)
     else:
         try:
-            size = os.path.getsize(source.path)
-            if size > max_size:
+            status = os.stat(source.path)
+            if not stat.S_ISREG(status.st_mode):  # a FIFO or device would block or never end
+                return unreadable("not a regular file (a pipe, socket or device): not read")
+            if status.st_size > max_size:
                 return unreadable(
-                    f"file is {size / 2**20:.1f} MB, over the {max_size / 2**20:g} MB limit (--max-file-size)"
+                    f"file is {status.st_size / 2**20:.1f} MB, over the {max_size / 2**20:g} MB limit (--max-file-size)"
                 )
             with open(source.path, "rb") as handle:
                 data = handle.read(max_size + 1)
@@ -136,7 +140,7 @@ _KEPT_KEYS = ("apiVersion", "kind", "metadata")
 
 
 def load_yaml(
-    source: SourceFile, max_size: int, stdin: Callable[[], bytes] = lambda: b""
+    source: SourceFile, max_size: int, stdin: Callable[[int], bytes] = lambda limit: b""
 ) -> tuple[list[Resource], list[tuple[str, Problem]], list[SuppressionMark]]:
     """One YAML file's resources, input problems and suppression comments. Runs in worker processes."""
     data = read_source(source, max_size, stdin)
@@ -155,7 +159,7 @@ def load_yaml(
 def _load_all_yaml(
     sources: list[SourceFile],
     options: ScanOptions,
-    stdin: Callable[[], bytes],
+    stdin: Callable[[int], bytes],
     progress: Callable[[int], None],
 ):
     """Load YAML files in order, in parallel across `options.jobs` processes when there are many."""
@@ -223,7 +227,7 @@ def load_terraform(
     comments: list[SuppressionMark] = []
     named_data: list[tuple[str, bytes]] = []
     for path in [source.path for source in sources] + options.var_files:
-        data = read_source(SourceFile(path, "terraform"), options.size_limit, lambda: b"")
+        data = read_source(SourceFile(path, "terraform"), options.size_limit, lambda limit: b"")
         if isinstance(data, Problem):
             problems.append(("PR001", data))
         else:
@@ -256,7 +260,7 @@ def _in_report_scope(finding: Finding, report_files: set[str]) -> bool:
 def scan(
     paths: list[str],
     options: ScanOptions,
-    stdin: Callable[[], bytes] = lambda: b"",
+    stdin: Callable[[int], bytes] = lambda limit: b"",
     progress: Callable[[int, int], None] = lambda done, total: None,
 ) -> ScanResult:
     config = options.config

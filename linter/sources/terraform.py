@@ -114,6 +114,31 @@ _OPERATIONS: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
+# The most a value may weigh (list items, map entries and string characters, counting every alias):
+# real configuration stays far below it.
+_VALUE_BUDGET = 1_000_000
+
+
+def _within_budget(value: Any) -> bool:
+    sizes: dict[int, int] = {}
+
+    def size(item: Any) -> int:
+        if isinstance(item, str):
+            return 1 + len(item)
+        if not isinstance(item, (list, dict)):
+            return 1
+        if id(item) not in sizes:
+            total = 1
+            for child in item.values() if isinstance(item, dict) else item:
+                total += size(child)
+                if total > _VALUE_BUDGET:
+                    break
+            sizes[id(item)] = total
+        return sizes[id(item)]
+
+    return size(value) <= _VALUE_BUDGET
+
+
 class Evaluator:
     """Evaluates expressions of one module: variables are resolved values, locals are evaluated on
     first use (a cycle is UNKNOWN), dynamic-block iterators are bound by the caller."""
@@ -124,7 +149,12 @@ class Evaluator:
         self.locals: dict[str, Any] = {}
 
     def value(self, expression: Any, bindings: dict[str, Any] | None = None) -> Any:
-        bindings = bindings or {}
+        """The value of an expression; UNKNOWN where it cannot be known, or where it would be larger
+        than any real configuration (locals that double each other are a bomb, not a setting)."""
+        result = self._evaluate(expression, bindings or {})
+        return result if _within_budget(result) else UNKNOWN
+
+    def _evaluate(self, expression: Any, bindings: dict[str, Any]) -> Any:
         kind = type(expression)
         if kind is Literal:
             return expression.value
@@ -136,7 +166,10 @@ class Evaluator:
             ]
             if len(parts) == 1:
                 return parts[0]
-            return "".join(map(_to_string, parts)) if _all_known(parts) and None not in parts else UNKNOWN
+            if not _all_known(parts) or None in parts:
+                return UNKNOWN
+            texts = [_to_string(part) for part in parts]
+            return "".join(texts) if sum(map(len, texts)) <= _VALUE_BUDGET else UNKNOWN
         if kind is TupleExpr:
             return [self.value(item, bindings) for item in expression.items]
         if kind is ObjectExpr:

@@ -42,9 +42,12 @@ NOT_AN_OBJECT = "PR003"
 
 _NULLS = {"", "~", "null", "Null", "NULL"}
 _BOOLS = {
-    **dict.fromkeys(("true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON"), True),
-    **dict.fromkeys(("false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF"), False),
+    **dict.fromkeys(("y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"), True),
+    **dict.fromkeys(("n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"), False),
 }
+# A number longer than this is not one Kubernetes can hold; it stays text (Python also refuses to
+# convert integers of more than 4,300 digits).
+_LONGEST_NUMBER = 64
 _INT = re.compile(r"[-+]?(?:0|[1-9][0-9_]*)\Z")
 _INT_OTHER_BASE = re.compile(r"[-+]?0(?:x[0-9a-fA-F_]+|o?[0-7_]+)\Z")
 _FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?\Z")
@@ -65,7 +68,7 @@ def resolve_plain(text: str) -> Any:
     boolean = _BOOLS.get(text)
     if boolean is not None:
         return boolean
-    if text[0] in _NUMBER_START:
+    if text[0] in _NUMBER_START and len(text) <= _LONGEST_NUMBER:
         if _INT.match(text):
             return int(text.replace("_", ""))
         if _INT_OTHER_BASE.match(text):
@@ -235,45 +238,45 @@ def read_documents(data: bytes, file: str) -> tuple[list[Document], list[tuple[s
         return [], [(INVALID_INPUT, Problem(message, location=Location(file, line, column)))]
     documents: list[Document] = []
     problems: list[tuple[str, Problem]] = []
-    offset_bytes, offset_lines = 0, 0
-    while True:
-        chunk = data[offset_bytes:] if offset_bytes else data
+
+    def parse(chunk: bytes, lines_before: int) -> int | None:
+        """Read the documents of a chunk; the line of its syntax error, if it has one."""
         try:
             for document in parse_documents(chunk, file):
-                if offset_lines:
-                    _shift(document, offset_lines)
+                if lines_before:
+                    _shift(document, lines_before)
                 documents.append(document)
                 for duplicate, key in document.duplicate_keys:
                     message = f"duplicate key '{key}': the first value is silently dropped"
                     problems.append((DUPLICATE_KEY, Problem(message, location=duplicate)))
         except InvalidYaml as error:
-            line = offset_lines + error.line + 1
-            problems.append(
-                (
-                    INVALID_INPUT,
-                    Problem(f"invalid YAML: {error}", location=Location(file, line, error.column + 1)),
-                )
-            )
-            resume = _next_document_after(data, offset_bytes, line)
-            if resume is None:
-                return documents, problems
-            offset_bytes = resume
-            offset_lines = data.count(b"\n", 0, resume)
-            continue
-        return documents, problems
+            line = lines_before + error.line + 1
+            location = Location(file, line, error.column + 1)
+            problems.append((INVALID_INPUT, Problem(f"invalid YAML: {error}", location=location)))
+            return line
+        return None
+
+    error_line = parse(data, 0)
+    if error_line is not None:
+        # Every document from the one the error is in onwards is read on its own: the parser often
+        # reports an unclosed document at the next `---`, so reading resumes at that marker.
+        markers = [
+            (position, line)
+            for position, line in _document_markers(data)
+            if line >= error_line and position > 0
+        ]
+        for (position, line), (end, _) in zip(markers, [*markers[1:], (len(data), 0)]):
+            parse(data[position:end], line - 1)
+    return documents, problems
 
 
-def _next_document_after(data: bytes, start: int, line: int) -> int | None:
-    """Byte offset of the first `---` line at or below `line` (1-based) and after `start`: the parser
-    often reports an unclosed document at the marker of the next one."""
-    counted, lines = 0, 1
-    for match in _DOCUMENT_START.finditer(data, start + 1):
-        position = match.start()
-        lines += data.count(b"\n", counted, position)
-        counted = position
-        if lines >= line:
-            return position
-    return None
+def _document_markers(data: bytes) -> Iterator[tuple[int, int]]:
+    """(byte offset, 1-based line) of every line that starts with `---`."""
+    counted, line = 0, 1
+    for match in _DOCUMENT_START.finditer(data):
+        line += data.count(b"\n", counted, match.start())
+        counted = match.start()
+        yield match.start(), line
 
 
 def _shift(document: Document, lines: int) -> None:

@@ -56,8 +56,11 @@ class ParseCache:
         try:
             os.makedirs(os.path.dirname(path), exist_ok=True)
             handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path))
-            with os.fdopen(handle, "wb") as stream:
-                pickle.dump(value, stream, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(temporary, path)
+            try:
+                with os.fdopen(handle, "wb") as stream:
+                    pickle.dump(value, stream, protocol=pickle.HIGHEST_PROTOCOL)
+                os.replace(temporary, path)
+            except Exception:  # a value too deep to pickle is simply not cached
+                os.unlink(temporary)
         except OSError:
             pass  # a read-only or full cache directory only costs speed

@@ -196,6 +196,7 @@ def _run_scan(
     """Configuration, then the scan, with every error a user can cause turned into a message and exit 2."""
     from prodready.config import Config, ConfigError, discover_config, load
     from prodready.discover import UsageError
+    from prodready.report import escape_control
     from prodready.scan import ScanOptions, UnknownRule
     from prodready.scan import scan as run_scan
 
@@ -233,7 +234,7 @@ def _run_scan(
     progress.clear()
     if not quiet:
         for notification in result.notifications:
-            click.echo(f"prodready: note: {notification.message}", err=True)
+            click.echo(f"prodready: note: {escape_control(notification.message)}", err=True)
     return result, config
 
 

@@ -22,6 +22,7 @@ max-file-size: 50                  # MB
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -131,6 +132,9 @@ def validate(settings: Any, path: str) -> dict:
         error = errors[0]
         key = ".".join(str(part) for part in error.absolute_path) or "(top level)"
         raise ConfigError(f"{path}: {key}: {_explain(error)}")
+    size = settings.get("max-file-size")
+    if size is not None and not math.isfinite(size):  # NaN passes every comparison of the schema
+        raise ConfigError(f"{path}: max-file-size: {size!r} is not a number of megabytes")
     return settings
 
 

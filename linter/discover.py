@@ -126,12 +126,11 @@ def _walk(top: str, problems: list[tuple[str, Problem]]):
 
 
 def _unique(files: list[SourceFile]) -> list[SourceFile]:
-    """Each file once, in the order first named, whatever the overlap of the paths given."""
-    seen: set[str] = set()
-    unique = []
+    """Each file once, whatever the overlap of the paths given; a file named twice (a link and its
+    target) keeps the smaller name, so the report does not depend on the order of the arguments."""
+    by_file: dict[str, SourceFile] = {}
     for source in files:
         key = source.path if source.path == STDIN else os.path.realpath(source.path)
-        if key not in seen:
-            seen.add(key)
-            unique.append(source)
-    return unique
+        if key not in by_file or source.path < by_file[key].path:
+            by_file[key] = source
+    return list(by_file.values())

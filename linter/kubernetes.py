@@ -280,6 +280,8 @@ def selects(selector: Any, labels: dict) -> bool:
         if not isinstance(expression, dict):
             return False
         key, operator = expression.get("key"), expression.get("operator")
+        if not isinstance(key, str):
+            return False
         values = {label_text(v) for v in sequence(expression.get("values"))}
         present = key in labels
         if operator == "In":

@@ -244,11 +244,18 @@ def load_terraform(
     for source in sources:
         if source.path in parsed:
             modules.setdefault(os.path.dirname(source.path) or ".", []).append(parsed[source.path])
-    resources = [
-        resource
-        for directory, files in modules.items()
-        for resource in load_module(directory, files, var_files)
-    ]
+    resources = []
+    for directory, files in modules.items():
+        try:
+            resources.extend(load_module(directory, files, var_files))
+        except RecursionError:
+            location = Location(files[0].path, 1, 1)
+            problems.append(
+                (
+                    "PR001",
+                    Problem("nested too deeply to evaluate; the module was not checked", location=location),
+                )
+            )
     return resources, problems, comments
 
 

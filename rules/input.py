@@ -12,7 +12,7 @@ def invalid_input(index: Index):
 
     ## What it checks
     Every scanned file must parse: valid YAML syntax, UTF-8 text, no binary content, under the size limit
-    (`--max-file-size`, 50 MB by default), no alias bombs, no nesting deeper than 500 levels. The finding
+    (`--max-file-size`, 50 MB by default), no alias bombs, no nesting deeper than 200 levels. The finding
     points at the line where the parser gave up; documents before it, and after the next `---`, are still
     checked, and so is every other file.
 

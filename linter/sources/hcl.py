@@ -132,9 +132,26 @@ def parse_hcl(text: str) -> HclFile:
         raise HclSyntaxError("invalid HCL", getattr(error, "line", 1), getattr(error, "column", 1)) from None
     except RecursionError:
         raise HclSyntaxError("nested too deeply to parse", 1, 1) from None
-    body = tree.children[0]
-    attributes, blocks = _body(body)
+    if _depth(tree) > MAX_TREE_DEPTH:
+        raise HclSyntaxError("nested too deeply to read", 1, 1)
+    attributes, blocks = _body(tree.children[0])
     return HclFile(blocks, attributes)
+
+
+# Levels of python-hcl2's parse tree (an expression takes several): real modules stay far below, and
+# converting and pickling deeper trees would exhaust Python's recursion limit.
+MAX_TREE_DEPTH = 250
+
+
+def _depth(tree: Any) -> int:
+    deepest, pending = 0, [(tree, 1)]
+    while pending:
+        node, depth = pending.pop()
+        deepest = max(deepest, depth)
+        pending.extend(
+            (child, depth + 1) for child in getattr(node, "children", ()) if hasattr(child, "children")
+        )
+    return deepest
 
 
 def _token_text(token: Any) -> str:
@@ -264,8 +281,10 @@ def _heredoc(node: Any) -> Expression:
     return Literal(text)
 
 
-def _number(node: Any) -> Literal:
+def _number(node: Any) -> Expression:
     text = str(node.children[0])
+    if len(text) > 64:  # no real setting is this long, and Python refuses to convert 4,300 digits
+        return Opaque(())
     return Literal(int(text) if node.data == "int_lit" else float(text))
 
 

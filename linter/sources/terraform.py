@@ -61,6 +61,20 @@ def _merge(*maps: Any) -> dict:
     return merged
 
 
+def _format(spec: str, arguments: tuple) -> str:
+    """Terraform's format() for plain verbs (`%s`, `%d`, `%v`, `%%`); anything fancier is not evaluated."""
+    remaining = list(arguments)
+
+    def verb(match: re.Match) -> str:
+        if match.group(0) == "%%":
+            return "%"
+        if match.group(0) not in ("%s", "%d", "%v") or not remaining:
+            raise ValueError("not a plain format verb")
+        return _to_string(remaining.pop(0))
+
+    return re.sub(r"%.", verb, spec)
+
+
 def _flatten(items: list) -> list:
     flat: list = []
     for item in items:
@@ -96,9 +110,10 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "coalesce": lambda *items: next(item for item in items if item not in (None, "")),
     "max": max,
     "min": min,
-    "format": lambda spec, *args: re.sub(r"%[sd]", "{}", spec).format(*map(_to_string, args)),
+    "format": lambda spec, *args: _format(spec, args),
 }
 
+_ARITHMETIC = {"+", "-", "*", "/", "%", "-unary", "<", ">", "<=", ">="}
 _OPERATIONS: dict[str, Callable[[Any, Any], Any]] = {
     "==": lambda a, b: a == b,
     "!=": lambda a, b: a != b,
@@ -221,7 +236,10 @@ class Evaluator:
             if name not in self.local_expressions:
                 return UNKNOWN
             self.locals[name] = UNKNOWN  # a cycle reads UNKNOWN instead of recursing forever
-            self.locals[name] = self.value(self.local_expressions[name])
+            try:
+                self.locals[name] = self.value(self.local_expressions[name])
+            except RecursionError:  # a chain of locals too long to follow is not known
+                self.locals[name] = UNKNOWN
         return self.locals[name]
 
     def _operation(self, expression: Operation, bindings: dict[str, Any]) -> Any:
@@ -235,13 +253,14 @@ class Evaluator:
             return left if isinstance(left, bool) and isinstance(right, bool) else UNKNOWN
         if not _all_known(operands):
             return UNKNOWN
+        if operator == "!unary":
+            return not operands[0] if isinstance(operands[0], bool) else UNKNOWN
+        numbers = all(isinstance(o, (int, float)) and not isinstance(o, bool) for o in operands)
+        if operator in _ARITHMETIC and not numbers:  # Terraform has no string or list arithmetic
+            return UNKNOWN
         try:
-            if operator == "!unary":
-                return not operands[0] if isinstance(operands[0], bool) else UNKNOWN
-            if operator == "-unary":
-                return -operands[0]
-            return _OPERATIONS[operator](*operands)
-        except (TypeError, ValueError, ZeroDivisionError, KeyError):
+            return -operands[0] if operator == "-unary" else _OPERATIONS[operator](*operands)
+        except (TypeError, ValueError, ZeroDivisionError, KeyError, OverflowError):
             return UNKNOWN
 
     def _call(self, call: Call, bindings: dict[str, Any]) -> Any:

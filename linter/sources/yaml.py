@@ -10,6 +10,7 @@ construct objects: an unknown tag is ignored and its value read as data.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -31,7 +32,9 @@ from prodready.model import Location, Positions, Problem, Resource
 from prodready.sources import text_problem
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-MAX_DEPTH = 500
+# Real manifests nest about 35 levels deep (a CRD's schema); deeper input is refused before anything
+# that recurses over it (comparison, pickling between processes) could fail on it.
+MAX_DEPTH = 200
 # Aliases share one object, so a "billion laughs" document costs nothing to build; it is refused anyway,
 # because anything that walks it (Kubernetes included) would expand it.
 MAX_ALIAS_EXPANSION = 100_000
@@ -96,17 +99,31 @@ class Document:
     start: Location
     positions: Positions
     duplicate_keys: list[tuple[Location, str]] = field(default_factory=list)  # second occurrences
+    # Values the document dropped while it was read (a duplicate key's first value, an inline merged
+    # mapping): kept alive so that no later container reuses their identity in the positions table.
+    dropped: list[Any] = field(default_factory=list, repr=False)
 
 
 def _expanded_size(value: Any, sizes: dict[int, int]) -> int:
-    """How many nodes `value` stands for once every alias inside it is expanded."""
+    """How many nodes `value` stands for once every alias inside it is expanded (without recursion:
+    an alias may point at a node hundreds of levels deep)."""
     if not isinstance(value, (dict, list)):
         return 1
-    known = sizes.get(id(value))
-    if known is None:
-        children = value.values() if isinstance(value, dict) else value
-        known = sizes[id(value)] = 1 + sum(_expanded_size(child, sizes) for child in children)
-    return known
+    pending = [(value, False)]
+    while pending:
+        node, children_done = pending.pop()
+        if id(node) in sizes:
+            continue
+        children = [
+            c for c in (node.values() if isinstance(node, dict) else node) if isinstance(c, (dict, list))
+        ]
+        if children_done:
+            leaves = len(node) - len(children)
+            sizes[id(node)] = 1 + leaves + sum(sizes[id(child)] for child in children)
+        else:
+            pending.append((node, True))
+            pending.extend((child, False) for child in children if id(child) not in sizes)
+    return sizes[id(value)]
 
 
 def _merge(mapping: dict, merged: Any, mark: Any) -> None:
@@ -129,6 +146,7 @@ def parse_documents(data: bytes | str, file: str) -> Iterator[Document]:
     stack: list[Any] = []
     keys: list[Any] = []  # per open mapping: the key waiting for its value, or _NO_KEY
     anchors: dict[str, Any] = {}
+    merge_marks: dict[int, Any] = {}  # mapping → where its `<<` key is
     sizes: dict[int, int] = {}
     expansion = 0
     table: dict[int, Any] = {}
@@ -147,13 +165,20 @@ def parse_documents(data: bytes | str, file: str) -> Iterator[Document]:
                 closed = stack.pop()
                 keys.pop()
                 if kind is MappingEndEvent and "<<" in closed:
-                    _merge(closed, closed.pop("<<"), event.start_mark)
+                    merged = closed.pop("<<")
+                    document.dropped.append(merged)
+                    _merge(closed, merged, merge_marks.get(id(closed), event.start_mark))
                 continue
             elif kind is AliasEvent:
                 if event.anchor not in anchors:
                     mark = event.start_mark
                     raise InvalidYaml(f"unknown alias *{event.anchor}", mark.line, mark.column)
                 value = anchors[event.anchor]
+                if any(value is open_node for open_node in stack):
+                    mark = event.start_mark
+                    raise InvalidYaml(
+                        f"alias *{event.anchor} points at a node that contains it", mark.line, mark.column
+                    )
                 expansion += _expanded_size(value, sizes)
                 if expansion > MAX_ALIAS_EXPANSION:
                     mark = event.start_mark
@@ -203,7 +228,10 @@ def parse_documents(data: bytes | str, file: str) -> Iterator[Document]:
                         marks = table[id(parent)] = {}
                     elif key in marks:
                         document.duplicate_keys.append((Location(file, mark.line + 1, mark.column + 1), key))
+                        document.dropped.append(parent.get(key))
                     marks[key] = (mark.line + 1, mark.column + 1)
+                    if key == "<<":
+                        merge_marks[id(parent)] = mark
                     continue
                 parent[key] = value
                 keys[-1] = _NO_KEY
@@ -238,6 +266,7 @@ def read_documents(data: bytes, file: str) -> tuple[list[Document], list[tuple[s
         return [], [(INVALID_INPUT, Problem(message, location=Location(file, line, column)))]
     documents: list[Document] = []
     problems: list[tuple[str, Problem]] = []
+    data, forbidden = _without_forbidden_characters(data, file)
 
     def parse(chunk: bytes, lines_before: int) -> int | None:
         """Read the documents of a chunk; the line of its syntax error, if it has one."""
@@ -267,7 +296,51 @@ def read_documents(data: bytes, file: str) -> tuple[list[Document], list[tuple[s
         ]
         for (position, line), (end, _) in zip(markers, [*markers[1:], (len(data), 0)]):
             parse(data[position:end], line - 1)
+    if forbidden:
+        documents = _drop_documents_with(forbidden, documents, problems)
     return documents, problems
+
+
+# YAML (and so Kubernetes) refuses control characters; NEL, LS and PS break lines for libyaml but not
+# for editors, so they would shift every position after them.
+_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\uffff]")
+_LINE_BREAKS_ONLY_TO_YAML = re.compile("[\x85\u2028\u2029]")
+_FORBIDDEN_ASCII = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _without_forbidden_characters(data: bytes, file: str) -> tuple[bytes, list[Location]]:
+    """The data with forbidden characters and YAML-only line breaks replaced by spaces (so that reading
+    goes on and positions match the editor's), and where the forbidden characters were."""
+    if data.isascii() and not _FORBIDDEN_ASCII.search(data):
+        return data, []
+    text = data.decode("utf-8")
+    forbidden = []
+    line, counted = 1, 0
+    for match in _FORBIDDEN.finditer(text):
+        line += text.count("\n", counted, match.start())
+        counted = match.start()
+        column = match.start() - text.rfind("\n", 0, match.start())
+        forbidden.append(Location(file, line, column))
+    cleaned = _LINE_BREAKS_ONLY_TO_YAML.sub(" ", _FORBIDDEN.sub(" ", text))
+    return (cleaned.encode("utf-8") if cleaned != text else data), forbidden
+
+
+def _drop_documents_with(
+    forbidden: list[Location], documents: list[Document], problems: list
+) -> list[Document]:
+    """Report the first forbidden character of each document (PR001) and leave those documents out:
+    the API server would refuse them."""
+    starts = [document.start.line for document in documents]
+    dropped: set[int] = set()
+    for location in forbidden:
+        owner = bisect.bisect_right(starts, location.line) - 1
+        if owner in dropped:
+            continue
+        dropped.add(owner)
+        problems.append(
+            (INVALID_INPUT, Problem("a control character, which YAML does not allow", location=location))
+        )
+    return [document for number, document in enumerate(documents) if number not in dropped]
 
 
 def _document_markers(data: bytes) -> Iterator[tuple[int, int]]:

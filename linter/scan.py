@@ -27,6 +27,9 @@ from prodready.registry import all_rules
 from prodready.sources import suppression_comments
 
 DEFAULT_MAX_FILE_SIZE = 50 * 1024 * 1024
+# python-hcl2 parses about 0.1 MB/s and needs some 200 bytes of memory per byte, growing faster than the
+# file: a larger .tf file would take minutes and gigabytes. Real ones are a few kilobytes.
+MAX_TERRAFORM_FILE_SIZE = 4 * 1024 * 1024
 
 
 class UnknownRule(Exception):
@@ -106,7 +109,9 @@ def choose_rules(
     return chosen
 
 
-def read_source(source: SourceFile, max_size: int, stdin: Callable[[int], bytes]) -> bytes | Problem:
+def read_source(
+    source: SourceFile, max_size: int, stdin: Callable[[int], bytes], limit: str = "--max-file-size"
+) -> bytes | Problem:
     """The bytes of a file, or the problem that kept them from being read. `stdin(n)` reads at most n
     bytes of standard input: input over the limit is never held whole."""
 
@@ -122,14 +127,14 @@ def read_source(source: SourceFile, max_size: int, stdin: Callable[[int], bytes]
                 return unreadable("not a regular file (a pipe, socket or device): not read")
             if status.st_size > max_size:
                 return unreadable(
-                    f"file is {status.st_size / 2**20:.1f} MB, over the {max_size / 2**20:g} MB limit (--max-file-size)"
+                    f"file is {status.st_size / 2**20:.1f} MB, over the {max_size / 2**20:g} MB limit ({limit})"
                 )
             with open(source.path, "rb") as handle:
                 data = handle.read(max_size + 1)
         except OSError as error:
             return unreadable(f"cannot read file: {error.strerror or error}")
     if len(data) > max_size:
-        return unreadable(f"input is over the {max_size / 2**20:g} MB limit (--max-file-size)")
+        return unreadable(f"input is over the {max_size / 2**20:g} MB limit ({limit})")
     return data
 
 
@@ -227,7 +232,11 @@ def load_terraform(
     comments: list[SuppressionMark] = []
     named_data: list[tuple[str, bytes]] = []
     for path in [source.path for source in sources] + options.var_files:
-        data = read_source(SourceFile(path, "terraform"), options.size_limit, lambda limit: b"")
+        size_limit = min(options.size_limit, MAX_TERRAFORM_FILE_SIZE)
+        limit = (
+            "--max-file-size" if size_limit == options.size_limit else "the most any Terraform file is parsed"
+        )
+        data = read_source(SourceFile(path, "terraform"), size_limit, lambda _: b"", limit)
         if isinstance(data, Problem):
             problems.append(("PR001", data))
         else:

@@ -119,7 +119,7 @@ def _scan_options(command):
             "--jobs",
             type=click.IntRange(min=1),
             default=None,
-            help="Parse in this many processes.  [default: all cores]",
+            help="Parse Terraform in this many processes.  [default: all cores]",
         ),
         click.option(
             "--no-cache",

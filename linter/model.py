@@ -99,36 +99,6 @@ class Resource:
     def __str__(self) -> str:
         return f"{self.kind} {self.name}"
 
-    # Positions are keyed by object identity, which does not survive pickling (loading in worker
-    # processes): they travel as a list in the order of a walk over the body and are re-keyed on arrival.
-    def __getstate__(self) -> dict:
-        state = dict(self.__dict__)
-        positions = state.pop("positions")
-        state["marks"] = (positions.file, [positions.table.get(id(node)) for node in _containers(self.body)])
-        return state
-
-    def __setstate__(self, state: dict) -> None:
-        file, marks = state.pop("marks")
-        self.__dict__.update(state)
-        self.positions = Positions(file)
-        for node, node_marks in zip(_containers(self.body), marks):
-            if node_marks is not None:
-                self.positions.table[id(node)] = node_marks
-
-
-def _containers(body: Any) -> list:
-    """Every dict and list inside `body`, depth first, in a stable order."""
-    found, stack = [], [body]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            found.append(node)
-            stack.extend(reversed(list(node.values())))
-        elif isinstance(node, list):
-            found.append(node)
-            stack.extend(reversed(node))
-    return found
-
 
 NAME_PATH: Path = ("metadata", "name")
 

@@ -139,7 +139,7 @@ def read_source(
 
 
 # Kinds whose contents no rule reads: only their identity is kept (CRDs are most of the bytes of a
-# typical cluster bundle), which saves memory and the cost of moving them between processes.
+# typical cluster bundle), which saves memory.
 BODY_UNREAD_KINDS = frozenset({"CustomResourceDefinition", "Secret"})
 _KEPT_KEYS = ("apiVersion", "kind", "metadata")
 
@@ -147,7 +147,7 @@ _KEPT_KEYS = ("apiVersion", "kind", "metadata")
 def load_yaml(
     source: SourceFile, max_size: int, stdin: Callable[[int], bytes] = lambda limit: b""
 ) -> tuple[list[Resource], list[tuple[str, Problem]], list[SuppressionMark]]:
-    """One YAML file's resources, input problems and suppression comments. Runs in worker processes."""
+    """One YAML file's resources, input problems and suppression comments."""
     data = read_source(source, max_size, stdin)
     if isinstance(data, Problem):
         return [], [("PR001", data)], []
@@ -159,27 +159,6 @@ def load_yaml(
             for key in [key for key in resource.body if key not in _KEPT_KEYS]:
                 del resource.body[key]
     return resources, problems, suppression_comments(data, source.path)
-
-
-def _load_all_yaml(
-    sources: list[SourceFile],
-    options: ScanOptions,
-    stdin: Callable[[int], bytes],
-    progress: Callable[[int], None],
-):
-    """Load YAML files in order, in parallel across `options.jobs` processes when there are many."""
-    if options.jobs > 1 and len(sources) > 32 and all(source.path != STDIN for source in sources):
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(max_workers=options.jobs) as pool:
-            limits = [options.size_limit] * len(sources)
-            for done, loaded in enumerate(pool.map(load_yaml, sources, limits, chunksize=1), start=1):
-                progress(done)
-                yield loaded
-        return
-    for done, source in enumerate(sources, start=1):
-        progress(done)
-        yield load_yaml(source, options.size_limit, stdin)
 
 
 def parse_terraform_file(path: str, data: bytes):
@@ -301,12 +280,12 @@ def scan(
     comments: list[SuppressionMark] = []
     yaml_sources = [source for source in discovery.files if source.kind == "yaml"]
     terraform_sources = [source for source in discovery.files if source.kind == "terraform"]
-    for loaded, found, marks in _load_all_yaml(
-        yaml_sources, options, stdin, lambda done: progress(done, len(discovery.files))
-    ):
+    for done, source in enumerate(yaml_sources, start=1):
+        loaded, found, marks = load_yaml(source, options.size_limit, stdin)
         resources.extend(loaded)
         problems.extend(found)
         comments.extend(marks)
+        progress(done, len(discovery.files))
     if terraform_sources or options.var_files:
         loaded, found, marks = load_terraform(terraform_sources, options)
         resources.extend(loaded)

@@ -64,6 +64,7 @@ class Index:
     ) -> None:
         self.resources = resources
         self.options = {**DEFAULT_OPTIONS, **(options or {})}  # rule options from the configuration
+        self._namespaces_holding: dict[tuple[str, str], set[str | None]] = {}
         self._order = {id(resource): position for position, resource in enumerate(resources)}
         self._by_kind: dict[str, list[Resource]] = defaultdict(list)
         for resource in resources:
@@ -78,6 +79,14 @@ class Index:
             return self._by_kind.get(kinds[0], [])
         wanted = set(kinds)
         return [resource for resource in self.resources if resource.kind in wanted]
+
+    def namespaces_holding(self, kind: str, group: str) -> set[str | None]:
+        """The namespaces that hold a resource of this kind and API group (None: one without namespace)."""
+        key = (kind, group)
+        if key not in self._namespaces_holding:
+            found = {r.namespace for r in self.of_kind(kind) if r.group == group}
+            self._namespaces_holding[key] = found
+        return self._namespaces_holding[key]
 
     def input_problems(self, rule_id: str) -> list[Problem]:
         """What the loaders found wrong with the input itself, for the PR0xx rules."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import stat
 from collections.abc import Callable
@@ -280,18 +281,27 @@ def scan(
     comments: list[SuppressionMark] = []
     yaml_sources = [source for source in discovery.files if source.kind == "yaml"]
     terraform_sources = [source for source in discovery.files if source.kind == "terraform"]
-    for done, source in enumerate(yaml_sources, start=1):
-        loaded, found, marks = load_yaml(source, options.size_limit, stdin)
-        resources.extend(loaded)
-        problems.extend(found)
-        comments.extend(marks)
-        progress(done, len(discovery.files))
-    if terraform_sources or options.var_files:
-        loaded, found, marks = load_terraform(terraform_sources, options)
-        resources.extend(loaded)
-        problems.extend(found)
-        comments.extend(marks)
-        progress(len(discovery.files), len(discovery.files))
+    # Loading builds millions of dicts and lists and no cycles: the cyclic collector would only walk
+    # the growing heap again and again (a third of the time at ten times the corpus).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for done, source in enumerate(yaml_sources, start=1):
+            loaded, found, marks = load_yaml(source, options.size_limit, stdin)
+            resources.extend(loaded)
+            problems.extend(found)
+            comments.extend(marks)
+            progress(done, len(discovery.files))
+        if terraform_sources or options.var_files:
+            loaded, found, marks = load_terraform(terraform_sources, options)
+            resources.extend(loaded)
+            problems.extend(found)
+            comments.extend(marks)
+            progress(len(discovery.files), len(discovery.files))
+    finally:
+        if collecting:
+            gc.freeze()  # what was loaded stays for the whole scan: later collections need not walk it
+            gc.enable()
     index = Index(resources, problems, config.options)
     origins = Origins(
         options.chart_roots

@@ -30,7 +30,6 @@ from prodready.kubernetes import (
     label_text,
     mapping,
     own_pod_template,
-    same_namespace,
     sequence,
 )
 from prodready.model import Level, Path, Problem, Resource
@@ -602,9 +601,11 @@ _OTHER_POLICIES = {
 
 def _other_plugin_policy(workload: Resource, index: Index) -> bool:
     for kind, (group, namespaced) in _OTHER_POLICIES.items():
-        for policy in index.of_kind(kind):
-            if policy.group == group and (not namespaced or same_namespace(policy, workload)):
-                return True
+        namespaces = index.namespaces_holding(kind, group)
+        if namespaces and (
+            not namespaced or workload.namespace is None or {None, workload.namespace} & namespaces
+        ):
+            return True
     return False
 
 

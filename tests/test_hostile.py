@@ -6,7 +6,7 @@ whatever the order, the jobs or the cache, and a report file is written whole or
 
 Bounds are asserted through outcomes (a 100 MB file is reported as too big, not read; 10,000-deep nesting
 is refused), never through timings; `python fixtures/hostile/generate.py --measure` prints the time and
-memory each file costs. Where the engine is wrong today, the test is marked xfail (strict) with the bug.
+memory each file costs.
 """
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ def corpus(tmp_path_factory):
     rule, from inside the corpus directory, with the parse cache on (in a private directory)."""
     root = tmp_path_factory.mktemp("hostile")
     cache = tmp_path_factory.mktemp("cache")
-    cases = hostile.build(str(root), [case for case in hostile.CASES if not case.known_bug])
+    cases = hostile.build(str(root), hostile.CASES)
     counter = _ReadCounter()
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(root)
@@ -242,37 +242,6 @@ def test_python_tags_are_data_never_constructors():
     assert resource.body["spec"]["template"]["spec"]["containers"] == ["exit 3"]
 
 
-# --- known bugs: each case alone with the good manifest -------------------------------------------
-
-
-KNOWN_BUGS = [case for case in hostile.CASES if case.known_bug]
-
-
-@pytest.mark.parametrize(
-    "case",
-    [
-        pytest.param(
-            case,
-            id=case.path,
-            marks=pytest.mark.xfail(
-                reason=case.known_bug, strict=True, raises=getattr(builtins, case.crash or "AssertionError")
-            ),
-        )
-        for case in KNOWN_BUGS
-    ],
-)
-def test_known_bug(case, tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    root = tmp_path / "corpus"
-    root.mkdir()
-    hostile.build(str(root), [case])
-    monkeypatch.chdir(root)
-    result = scan(["."], ScanOptions(select=ALL_RULES, cache=True, jobs=1))
-    assert _internal_errors(result) == []
-    assert _matches(case.expect, _input_findings(result, root).get(case.path, set()))
-    assert hostile.GOOD_FINDINGS <= _good_findings(result, root)
-
-
 # --- the file system -------------------------------------------------------------------------------
 
 
@@ -337,7 +306,7 @@ def small_corpus(tmp_path, monkeypatch):
     """The corpus without its big and slow files, in the working directory."""
     monkeypatch.chdir(tmp_path)
     slow = {"yaml/wrong-types.yaml", "yaml/big-list.yaml", "yaml/many-documents.yaml", "yaml/long-line.yaml"}
-    cases = [case for case in hostile.CASES if not case.known_bug and not case.big and case.path not in slow]
+    cases = [case for case in hostile.CASES if not case.big and case.path not in slow]
     hostile.build(str(tmp_path), cases)
     yield tmp_path, cases
     hostile.make_removable(str(tmp_path))
@@ -685,9 +654,7 @@ def mixed_tree(tmp_path, monkeypatch):
             chosen.append(source)
     for source in chosen:
         shutil.copytree(source, tmp_path / "rules" / source.name)
-    picked = [
-        c for c in hostile.CASES if not c.known_bug and not c.big and c.path.split("/")[0] in ("yaml", "tf")
-    ]
+    picked = [c for c in hostile.CASES if not c.big and c.path.split("/")[0] in ("yaml", "tf")]
     picked = [
         c
         for c in picked

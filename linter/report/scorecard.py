@@ -6,7 +6,7 @@ from __future__ import annotations
 from prodready.model import Level
 from prodready.report import counts_by_level
 
-# The checklist (checklist.md): number, title, rules that serve the section besides those whose own section
+# The production-readiness checklist's sections: number, title, rules that serve the section besides those whose own section
 # it is (§ 6 reads the requests and autoscaler bounds that § 4's rules check), and whether manifests and
 # Terraform can show it at all.
 SECTIONS: tuple[tuple[int, str, tuple[str, ...], bool], ...] = (

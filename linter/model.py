@@ -33,11 +33,16 @@ class Location:
     column: int
 
 
+def mark(line: int, column: int) -> int:
+    """A position packed in one integer: a million of them cost a third of as many tuples."""
+    return line << 32 | column
+
+
 class Positions:
     """Where each key and item of a parsed document starts.
 
     Keyed by the identity of the dict or list that holds the key or item, so a path is resolved by
-    walking the body and this table side by side; no second tree is built.
+    walking the body and this table side by side; no second tree is built. Positions are `mark()`s.
     """
 
     __slots__ = ("file", "table")
@@ -53,7 +58,7 @@ class Positions:
         for step in path:
             marks = self.table.get(id(node))
             try:
-                line, column = marks[step]
+                line, column = divmod(marks[step], 1 << 32)
             except (KeyError, IndexError, TypeError):
                 break
             found = Location(self.file, line, column)

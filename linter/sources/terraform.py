@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from prodready.model import Location, Positions, Problem, Resource
+from prodready.model import Location, Positions, Problem, Resource, mark
 from prodready.sources.hcl import (
     SPLAT,
     Block,
@@ -385,7 +385,7 @@ class _BodyBuilder:
         marks: dict = {}
         self.table[id(body)] = marks
         for name, attribute in block.attributes.items():
-            marks[name] = (attribute.line, attribute.column)
+            marks[name] = mark(attribute.line, attribute.column)
             evaluated = self.evaluator.value(attribute.expression, bindings)
             if (
                 evaluated is not None
@@ -405,9 +405,9 @@ class _BodyBuilder:
         if not isinstance(siblings, list):
             siblings = body[block_type] = []
             self.table[id(siblings)] = []
-            marks[block_type] = (block.line, block.column)
+            marks[block_type] = mark(block.line, block.column)
         siblings.append(built)
-        self.table[id(siblings)].append((block.line, block.column))
+        self.table[id(siblings)].append(mark(block.line, block.column))
 
     def _dynamic(self, block: Block, body: dict, marks: dict, bindings: dict[str, Any]) -> None:
         """`dynamic "x" { for_each = …; content { … } }` counts as the blocks it generates when
@@ -422,7 +422,7 @@ class _BodyBuilder:
             iterator = iterator_attribute.expression.steps[0]
         if content is None or items is UNKNOWN or not isinstance(items, (list, dict)):
             body[block_type] = UNKNOWN
-            marks.setdefault(block_type, (block.line, block.column))
+            marks.setdefault(block_type, mark(block.line, block.column))
             return
         pairs = items.items() if isinstance(items, dict) else enumerate(items)
         for key, item in pairs:

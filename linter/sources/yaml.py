@@ -29,6 +29,7 @@ from _ruamel_yaml import (
     StreamEndEvent,
 )
 from prodready.model import Location, Positions, Problem, Resource
+from prodready.model import mark as pack
 from prodready.sources import text_problem
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
@@ -214,7 +215,7 @@ def parse_documents(data: bytes | str, file: str) -> Iterator[Document]:
                 marks = table.get(id(parent))
                 if marks is None:
                     marks = table[id(parent)] = []
-                marks.append((mark.line + 1, mark.column + 1))
+                marks.append(pack(mark.line + 1, mark.column + 1))
                 parent.append(value)
             else:
                 key = keys[-1]
@@ -229,7 +230,7 @@ def parse_documents(data: bytes | str, file: str) -> Iterator[Document]:
                     elif key in marks:
                         document.duplicate_keys.append((Location(file, mark.line + 1, mark.column + 1), key))
                         document.dropped.append(parent.get(key))
-                    marks[key] = (mark.line + 1, mark.column + 1)
+                    marks[key] = pack(mark.line + 1, mark.column + 1)
                     if key == "<<":
                         merge_marks[id(parent)] = mark
                     continue
@@ -360,11 +361,12 @@ def _shift(document: Document, lines: int) -> None:
         (Location(d.file, d.line + lines, d.column), key) for d, key in document.duplicate_keys
     ]
     table = document.positions.table
+    shift = pack(lines, 0)
     for key, marks in table.items():
         if isinstance(marks, dict):
-            table[key] = {k: (line + lines, column) for k, (line, column) in marks.items()}
+            table[key] = {k: packed + shift for k, packed in marks.items()}
         else:
-            table[key] = [(line + lines, column) for line, column in marks]
+            table[key] = [packed + shift for packed in marks]
 
 
 def _object(body: Any) -> tuple[str, str] | None:

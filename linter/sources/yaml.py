@@ -14,6 +14,7 @@ import bisect
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from sys import intern
 from typing import Any
 
 from _ruamel_yaml import (
@@ -90,8 +91,14 @@ def resolve_plain(text: str) -> Any:
 
 def _scalar(event: ScalarEvent) -> Any:
     if event.tag == "tag:yaml.org,2002:str" or not (event.implicit[0] or event.tag):
-        return event.value
-    return resolve_plain(event.value) if event.value else (None if event.implicit[0] else "")
+        return _shared(event.value)
+    value = resolve_plain(event.value) if event.value else (None if event.implicit[0] else "")
+    return _shared(value) if type(value) is str else value
+
+
+def _shared(text: str) -> str:
+    """Short strings repeat across manifests (`TCP`, `IfNotPresent`, label values): one copy each."""
+    return intern(text) if len(text) <= 32 else text
 
 
 @dataclass
@@ -223,7 +230,7 @@ def parse_documents(data: bytes | str, file: str) -> Iterator[Document]:
                     if kind is not ScalarEvent:
                         hint = " (an unrendered template?)" if kind is MappingStartEvent else ""
                         raise InvalidYaml(f"a mapping key that is not a string{hint}", mark.line, mark.column)
-                    key = keys[-1] = event.value
+                    key = keys[-1] = intern(event.value)  # keys repeat in every object: one copy each
                     marks = table.get(id(parent))
                     if marks is None:
                         marks = table[id(parent)] = {}

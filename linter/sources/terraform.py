@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from prodready.model import Location, Positions, Problem, Resource, mark
+from prodready.model import Location, Positions, Resource, mark
 from prodready.sources.hcl import (
     SPLAT,
     Block,
@@ -510,7 +510,3 @@ def load_module(directory: str, files: list[ModuleFile], var_files: list[ModuleF
                 )
             )
     return resources
-
-
-def syntax_problem(path: str, message: str, line: int, column: int) -> tuple[str, Problem]:
-    return "PR001", Problem(f"invalid HCL: {message}", location=Location(path, line, column))

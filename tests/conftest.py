@@ -13,3 +13,11 @@ settings.register_profile(
     "nightly", max_examples=10_000, deadline=None, print_blob=True, suppress_health_check=_SLOW_IS_FINE
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def pytest_addoption(parser) -> None:
+    parser.addoption(
+        "--update-snapshots",
+        action="store_true",
+        help="Write the exact-output snapshots of tests/test_snapshots.py from today's output.",
+    )

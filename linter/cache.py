@@ -16,7 +16,8 @@ from typing import Any
 
 from prodready import __version__
 
-_ALLOWED_MODULES = {"prodready.sources.hcl", "prodready.terraform"}
+_ALLOWED_MODULES = {"prodready.sources.hcl"}
+_ALLOWED_MODEL = {"_Unknown"}
 _ALLOWED_BUILTINS = {"tuple", "list", "dict", "set", "frozenset", "int", "float", "str", "bool"}
 
 
@@ -27,7 +28,11 @@ def cache_directory() -> str:
 
 class _RestrictedUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
-        if module in _ALLOWED_MODULES or (module == "builtins" and name in _ALLOWED_BUILTINS):
+        if (
+            module in _ALLOWED_MODULES
+            or (module == "prodready.model" and name in _ALLOWED_MODEL)
+            or (module == "builtins" and name in _ALLOWED_BUILTINS)
+        ):
             return super().find_class(module, name)
         raise pickle.UnpicklingError(f"{module}.{name} is not allowed in the cache")
 

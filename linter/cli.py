@@ -9,6 +9,7 @@ import tempfile
 
 import click
 from prodready import __version__
+from prodready.config import DEFAULT_MAX_FILE_SIZE_MB
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 MAX_FILE_SIZE_MB = 2**20  # a terabyte: any larger limit is no limit
@@ -105,7 +106,7 @@ def _scan_options(command):
             type=click.FloatRange(min=0, max=MAX_FILE_SIZE_MB, min_open=True),
             default=None,
             metavar="MB",
-            help="Files larger than this are reported (PR001), not read.  [default: 50]",
+            help=f"Files larger than this are reported (PR001), not read.  [default: {DEFAULT_MAX_FILE_SIZE_MB}]",
         ),
         click.option(
             "--var-file",
@@ -196,9 +197,11 @@ def _run_scan(
     """Configuration, then the scan, with every error a user can cause turned into a message and exit 2."""
     from prodready.config import Config, ConfigError, discover_config, load
     from prodready.discover import UsageError
+    from prodready.registry import UnknownRule
     from prodready.report import escape_control
-    from prodready.scan import ScanOptions, UnknownRule
+    from prodready.scan import ScanOptions
     from prodready.scan import scan as run_scan
+    from prodready.suppress import BaselineError
 
     paths = list(paths) or ["."]
     try:
@@ -229,7 +232,7 @@ def _run_scan(
         _fail(f"unknown rule '{error}' (see `prodready rules`)")
     except UsageError as error:
         _fail(str(error))
-    except (OSError, ValueError) as error:
+    except BaselineError as error:
         _fail(f"baseline: {error}")
     progress.clear()
     if not quiet:
@@ -296,7 +299,7 @@ def scan(
     `buildMetadata: [originAnnotations]` points at the origin files.
 
     Settings come from .prodready.yaml or [tool.prodready] in pyproject.toml, the closest one above the
-    scanned paths (see `prodready config --show`); options given here win.
+    scanned paths (see `prodready config`); options given here win.
 
     \b
     Examples:
@@ -313,7 +316,7 @@ def scan(
       1  findings at or above --fail-level
       2  usage or configuration error, or input that could not be read (PR001)
     """
-    from prodready.model import Level
+    from prodready.model import INVALID_INPUT, Level
     from prodready.report import render
 
     result, config = _run_scan(baseline=baseline, **scan_arguments)
@@ -335,7 +338,7 @@ def scan(
 
     threshold = Level.parse(fail_level or config.get("fail-level", "warning"))
     counted = [finding for finding in result.findings if finding.suppression is None]
-    if any(finding.rule.id == "PR001" for finding in counted):
+    if any(finding.rule.id == INVALID_INPUT for finding in counted):
         sys.exit(EXIT_ERROR)
     sys.exit(EXIT_FINDINGS if any(finding.level >= threshold for finding in counted) else EXIT_CLEAN)
 
@@ -371,18 +374,19 @@ def create_baseline(output, **scan_arguments) -> None:
 
 @main.command("config")
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option("--show", is_flag=True, required=True, help="Print the effective configuration.")
 @click.option(
     "--config",
     "config_file",
     type=click.Path(exists=True, dir_okay=False),
     help="Use this configuration file.",
 )
-def config_command(paths, show, config_file) -> None:
-    """Print the effective configuration for PATHS and where each value comes from."""
+def config_command(paths, config_file) -> None:
+    """Print the effective configuration for PATHS and where each value comes from: the configuration
+    file found above them (or given), else the defaults, every rule option included."""
     import json
 
-    from prodready.config import DEFAULT_OPTIONS, ConfigError, discover_config, load
+    from prodready.config import ConfigError, discover_config, load
+    from prodready.registry import all_options
 
     try:
         config = load(config_file) if config_file else discover_config(list(paths) or ["."])
@@ -397,16 +401,18 @@ def config_command(paths, show, config_file) -> None:
         "rules": {},
         "per-path-ignores": {},
         "exclude": [],
-        "max-file-size": 50,
+        "max-file-size": DEFAULT_MAX_FILE_SIZE_MB,
     }
     for key, default in defaults.items():
         value, origin = (config.settings[key], source) if key in config.settings else (default, "default")
         click.echo(f"{key}: {json.dumps(value)}  # {origin}")
     configured = config.settings.get("options", {})
     click.echo("options:")
-    for key, default in DEFAULT_OPTIONS.items():
-        value, origin = (configured[key], source) if key in configured else (default, "default")
-        click.echo(f"  {key}: {json.dumps(value)}  # {origin}")
+    for option in all_options():
+        value, origin = (
+            (configured[option.name], source) if option.name in configured else (option.default, "default")
+        )
+        click.echo(f"  {option.name}: {json.dumps(value)}  # {origin}")
 
 
 @main.command()

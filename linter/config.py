@@ -1,5 +1,5 @@
 """Configuration: `.prodready.yaml`, or `[tool.prodready]` in `pyproject.toml`, found by walking up from the
-scanned paths (the closest wins), validated against the schema below.
+scanned paths (the closest wins), validated against `schema()`.
 
 ```yaml
 select: [PR2, PR3]                 # run only these rules (IDs, ID prefixes or names)
@@ -11,11 +11,8 @@ rules:                             # levels per rule; `off` turns a rule off, a 
 per-path-ignores:                  # globs relative to the configuration file
   "charts/legacy/**": [PR301]
 exclude: ["vendor/**"]             # never scanned
-options:
-  min-replicas: 2
-  backup-retention-days: 7
-  owner-keys: [team, owner, oncall]
-  gpu-resources: [nvidia.com/gpu, amd.com/gpu, gpu.intel.com/*]
+options:                           # rule options; `prodready config` lists them with their defaults
+  min-replicas: 3
 max-file-size: 50                  # MB
 ```
 """
@@ -26,6 +23,8 @@ import math
 import os
 from dataclasses import dataclass, field
 from typing import Any
+
+from prodready.model import Location, SuppressionMark
 
 LEVELS = ["error", "warning", "note", "off"]
 RULE_KEY = r"^(PR[0-9]{3}|[a-z0-9]+(-[a-z0-9]+)*)$"
@@ -46,28 +45,12 @@ SCHEMA: dict[str, Any] = {
         },
         "per-path-ignores": {"type": "object", "additionalProperties": RULE_LIST},
         "exclude": {"type": "array", "items": {"type": "string"}},
-        "options": {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {
-                "min-replicas": {"type": "integer", "minimum": 1},
-                "backup-retention-days": {"type": "integer", "minimum": 1},
-                "owner-keys": {"type": "array", "items": {"type": "string"}, "minItems": 1},
-                "gpu-resources": {"type": "array", "items": {"type": "string"}, "minItems": 1},
-            },
-        },
         "max-file-size": {"type": "number", "exclusiveMinimum": 0, "maximum": 2**20},
     },
 }
 
-DEFAULT_OPTIONS: dict[str, Any] = {
-    "min-replicas": 2,
-    "backup-retention-days": 7,
-    "owner-keys": ["team", "owner", "oncall"],
-    "gpu-resources": ["nvidia.com/gpu", "amd.com/gpu", "gpu.intel.com/*"],
-}
-
 CONFIG_FILE = ".prodready.yaml"
+DEFAULT_MAX_FILE_SIZE_MB = 50
 
 
 class ConfigError(Exception):
@@ -86,9 +69,34 @@ class Config:
     def get(self, key: str, default: Any = None) -> Any:
         return self.settings.get(key, default)
 
+    def path_ignores(self) -> list[tuple[str, SuppressionMark]]:
+        """(glob, mark) for each `per-path-ignores` entry, the mark at the entry's line."""
+        return [
+            (
+                glob,
+                SuppressionMark(
+                    Location(self.path or "", self._line_of(glob), 1),
+                    tuple(rules),
+                    f"per-path-ignores: {glob}",
+                ),
+            )
+            for glob, rules in self.get("per-path-ignores", {}).items()
+        ]
+
+    def _line_of(self, text: str) -> int:
+        try:
+            with open(self.path or "", encoding="utf-8", errors="replace") as handle:
+                for number, line in enumerate(handle, start=1):
+                    if text in line:
+                        return number
+        except OSError:
+            pass
+        return 1
+
     @property
     def options(self) -> dict[str, Any]:
-        return {**DEFAULT_OPTIONS, **self.settings.get("options", {})}
+        """The rule options the file sets; a rule takes the declared default of any other."""
+        return self.settings.get("options", {})
 
 
 def _read_pyproject(path: str) -> dict | None:
@@ -123,10 +131,22 @@ def _read_yaml(path: str) -> dict:
     return body
 
 
+def schema() -> dict[str, Any]:
+    """The configuration's JSON Schema, with the options every rule declares."""
+    from prodready.registry import all_options
+
+    options = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {option.name: option.schema for option in all_options()},
+    }
+    return {**SCHEMA, "properties": {**SCHEMA["properties"], "options": options}}
+
+
 def validate(settings: Any, path: str) -> dict:
     import jsonschema
 
-    validator = jsonschema.Draft7Validator(SCHEMA)
+    validator = jsonschema.Draft7Validator(schema())
     errors = sorted(validator.iter_errors(settings), key=lambda e: list(e.absolute_path))
     if errors:
         error = errors[0]

@@ -6,11 +6,10 @@ import fnmatch
 import os
 from dataclasses import dataclass
 
-from prodready.model import Location, Notification, Problem
+from prodready.model import INVALID_INPUT, STDIN, Location, Notification, Problem
 
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
 TERRAFORM_SUFFIXES = (".tf", ".tfvars")
-STDIN = "<stdin>"
 
 
 @dataclass(frozen=True)
@@ -117,7 +116,7 @@ def _walk(top: str, problems: list[tuple[str, Problem]]):
 
     def unreadable(error: OSError) -> None:
         message = f"cannot list directory: {error.strerror}"
-        problems.append(("PR001", Problem(message, location=Location(error.filename, 1, 1))))
+        problems.append((INVALID_INPUT, Problem(message, location=Location(error.filename, 1, 1))))
 
     for directory, subdirectories, names in os.walk(top, onerror=unreadable):
         subdirectories[:] = sorted(name for name in subdirectories if not name.startswith("."))

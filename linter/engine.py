@@ -1,13 +1,15 @@
-"""Run the selected rules over the index and turn what they yield into findings, in a stable order."""
+"""Run the selected rules, each over what its scope promises, and turn what they yield into findings."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from prodready.index import Index
-from prodready.model import Finding, Level, Notification, Problem, RelatedLocation, RuleMeta, Scope
-from prodready.origins import Origins
+from prodready.kubernetes import PodTemplate, own_pod_template
+from prodready.model import Finding, Level, Notification, Problem, RelatedLocation, Resource, RuleMeta, Scope
+from prodready.registry import wanted_arguments
 
 
 def fingerprint(meta: RuleMeta, problem: Problem) -> str:
@@ -21,17 +23,15 @@ def fingerprint(meta: RuleMeta, problem: Problem) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
 
 
-def to_finding(meta: RuleMeta, level: Level, problem: Problem, origins: Origins | None = None) -> Finding:
+def to_finding(meta: RuleMeta, level: Level, problem: Problem) -> Finding:
+    """The finding at the place in the scanned file that the problem names (the locate stage may move it
+    to the file people edit)."""
     related = tuple(
         RelatedLocation(resource.locate(path), f"{resource.kind} {resource.name}")
         for resource, path in problem.related
     )
     if problem.resource is not None:
         location = problem.resource.locate(problem.path)
-        origin = origins.locate(problem.resource, problem.path) if origins else None
-        if origin is not None:
-            related = (RelatedLocation(location, "rendered manifest"),) + related
-            location = origin
     else:
         assert problem.location is not None, f"{meta.id} yielded a problem with no place"
         location = problem.location
@@ -49,28 +49,54 @@ def to_finding(meta: RuleMeta, level: Level, problem: Problem, origins: Origins 
     )
 
 
+def _subjects(meta: RuleMeta, index: Index, wants_template: bool) -> Iterator[tuple[Resource, Any]]:
+    """(subject, pod template) for each call of a rule with a subject."""
+    for resource in index.of_kinds(meta.kinds):
+        if meta.scope is Scope.RESOURCE:
+            yield resource, None
+            continue
+        if meta.scope is Scope.POD_TEMPLATE:
+            template: PodTemplate | None = own_pod_template(resource)
+        elif index.judged(resource):
+            template = index.pod_template(resource)
+        else:
+            continue
+        if template is not None or not wants_template and meta.scope is Scope.WORKLOAD:
+            yield resource, template
+
+
 def run(
-    rules: Iterable[tuple[RuleMeta, Level]], index: Index, origins: Origins | None = None
+    rules: Iterable[tuple[RuleMeta, Level]], index: Index, configured_options: dict[str, Any]
 ) -> tuple[list[Finding], list[Notification], dict[str, int]]:
-    """Every finding of every rule, sorted by file, line, column and rule, and how many resources each
-    rule checked. A rule that fails on some input is reported as a notification; the other rules and
-    resources are still checked. With `origins`, findings in rendered manifests move to the templates
-    they came from."""
+    """Every finding of every rule, and how many subjects each rule checked. A rule that fails on some
+    input is reported as a notification; the other rules and resources are still checked."""
     findings: list[Finding] = []
     notifications: list[Notification] = []
     checked: dict[str, int] = {}
     for meta, level in rules:
         if meta.scope is Scope.SUPPRESSIONS:
             continue
-        if meta.scope is Scope.SET:
-            calls = [((index,), None)]
+        wanted = wanted_arguments(meta)
+        given: dict[str, Any] = {"index": index}
+        for option in meta.options:
+            given[option.argument] = configured_options.get(option.name, option.default)
+        keywords = {name: value for name, value in given.items() if name in wanted}
+        if meta.scope is Scope.UNIT:
+            calls: list[tuple[tuple, dict, Resource | None]] = [((), keywords, None)]
         else:
-            calls = [((resource, index), resource) for resource in index.of_kind(*meta.kinds)]
+            calls = [
+                (
+                    (resource,),
+                    {**keywords, "template": template} if "template" in wanted else keywords,
+                    resource,
+                )
+                for resource, template in _subjects(meta, index, "template" in wanted)
+            ]
         checked[meta.id] = len(calls)
-        for arguments, resource in calls:
+        for arguments, named, resource in calls:
             try:
                 findings.extend(
-                    to_finding(meta, level, problem, origins) for problem in meta.check(*arguments)
+                    to_finding(meta, level, problem) for problem in meta.check(*arguments, **named)
                 )
             except Exception as error:  # a bug in a rule must not hide every other finding
                 where = f" on {resource} ({resource.start.file}:{resource.start.line})" if resource else ""
@@ -79,5 +105,4 @@ def run(
                         f"internal error in {meta.id}{where}: {type(error).__name__}: {error}; please report it"
                     )
                 )
-    findings.sort(key=lambda finding: finding.sort_key)
     return findings, notifications, checked

@@ -6,12 +6,13 @@ import fnmatch
 import os
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import cached_property
 from typing import Any
 
-from prodready.config import DEFAULT_OPTIONS
 from prodready.kubernetes import (
+    AUTOSCALERS,
+    REPLICATED,
     PodTemplate,
     autoscaler_minimum,
     autoscaler_target,
@@ -27,7 +28,7 @@ from prodready.kubernetes import (
     selects,
     sequence,
 )
-from prodready.model import Path, Problem, Resource
+from prodready.model import KeyPath, KindKey, Problem, Resource, kind_key
 
 # (API group, kind) of the objects that make Prometheus scrape the pods behind the Services they select:
 # the Prometheus Operator's ServiceMonitor and the VictoriaMetrics operator's VMServiceScrape (same shape).
@@ -49,43 +50,53 @@ POD_SCRAPERS = frozenset(
 _GLOB = re.compile(r"[*?\[]")
 
 # kind → where its pod selector lives
-POD_SELECTORS: dict[str, Path] = {
-    "PodDisruptionBudget": ("spec", "selector"),
-    "NetworkPolicy": ("spec", "podSelector"),
+POD_SELECTORS: dict[str, KeyPath] = {
+    "policy/PodDisruptionBudget": ("spec", "selector"),
+    "networking.k8s.io/NetworkPolicy": ("spec", "podSelector"),
 }
 
 
 class Index:
-    def __init__(
-        self,
-        resources: list[Resource],
-        input_problems: Iterable[tuple[str, Problem]] = (),
-        options: dict[str, Any] | None = None,
-    ) -> None:
+    def __init__(self, resources: list[Resource], input_problems: Iterable[tuple[str, Problem]] = ()) -> None:
         self.resources = resources
-        self.options = {**DEFAULT_OPTIONS, **(options or {})}  # rule options from the configuration
-        self._namespaces_holding: dict[tuple[str, str], set[str | None]] = {}
+        self._namespaces_holding: dict[KindKey, set[str | None]] = {}
+        self._derived: dict[Callable, Any] = {}
         self._order = {id(resource): position for position, resource in enumerate(resources)}
-        self._by_kind: dict[str, list[Resource]] = defaultdict(list)
+        self._by_kind: dict[KindKey, list[Resource]] = defaultdict(list)
         for resource in resources:
-            self._by_kind[resource.kind].append(resource)
+            self._by_kind[resource.kind_key].append(resource)
         self._input_problems: dict[str, list[Problem]] = defaultdict(list)
         for rule_id, problem in input_problems:
             self._input_problems[rule_id].append(problem)
 
-    def of_kind(self, *kinds: str) -> list[Resource]:
-        """Resources of the given kinds, in scan order."""
-        if len(kinds) == 1:
-            return self._by_kind.get(kinds[0], [])
-        wanted = set(kinds)
-        return [resource for resource in self.resources if resource.kind in wanted]
+    def of_kinds(self, keys: Iterable[KindKey]) -> list[Resource]:
+        """Resources of the given kinds (see `kind_key`), in scan order."""
+        keys = set(keys)
+        if len(keys) == 1:
+            return self._by_kind.get(next(iter(keys)), [])
+        return [resource for resource in self.resources if resource.kind_key in keys]
 
-    def namespaces_holding(self, kind: str, group: str) -> set[str | None]:
-        """The namespaces that hold a resource of this kind and API group (None: one without namespace)."""
-        key = (kind, group)
+    def of_kind(self, *kinds: str) -> list[Resource]:
+        """Resources of the given kinds, written as rules declare them (`apps/Deployment`, `Service`,
+        `aws_db_instance`), in scan order."""
+        return self.of_kinds(map(kind_key, kinds))
+
+    def derived(self, build: Callable[[Index], Any]) -> Any:
+        """`build(self)`, computed once per index: a rule module's own lookup table (what Prometheus
+        scrapes, what a backup covers), built the first time a rule asks and shared by every call."""
+        if build not in self._derived:
+            self._derived[build] = build(self)
+        return self._derived[build]
+
+    def position(self, resource: Resource) -> int:
+        """Where `resource` stands in scan order."""
+        return self._order[id(resource)]
+
+    def namespaces_holding(self, kind: str) -> set[str | None]:
+        """The namespaces that hold a resource of this kind (None: one without namespace)."""
+        key = kind_key(kind)
         if key not in self._namespaces_holding:
-            found = {r.namespace for r in self.of_kind(kind) if r.group == group}
-            self._namespaces_holding[key] = found
+            self._namespaces_holding[key] = {r.namespace for r in self.of_kinds([key])}
         return self._namespaces_holding[key]
 
     def input_problems(self, rule_id: str) -> list[Problem]:
@@ -167,7 +178,7 @@ class Index:
     @cached_property
     def _autoscalers_by_target(self) -> dict[int, list[Resource]]:
         table: dict[int, list[Resource]] = defaultdict(list)
-        for resource in self.of_kind("HorizontalPodAutoscaler", "ScaledObject"):
+        for resource in self.of_kind(*AUTOSCALERS):
             target = autoscaler_target(resource)
             if target and is_autoscaler(resource):
                 for workload in self.workloads_named(*target, resource):
@@ -181,7 +192,7 @@ class Index:
     @cached_property
     def _canaries_by_target(self) -> dict[int, list[Resource]]:
         table: dict[int, list[Resource]] = defaultdict(list)
-        for canary in self.of_kind("Canary"):
+        for canary in self.of_kind("flagger.app/Canary"):
             reference = mapping(dig(canary.body, ("spec", "targetRef")))
             kind, name = reference.get("kind", "Deployment"), reference.get("name")
             if canary.group == "flagger.app" and isinstance(kind, str) and isinstance(name, str):
@@ -206,7 +217,7 @@ class Index:
     @cached_property
     def _rollouts_by_workload_ref(self) -> dict[int, list[Resource]]:
         table: dict[int, list[Resource]] = defaultdict(list)
-        for rollout in self.of_kind("Rollout"):
+        for rollout in self.of_kind("argoproj.io/Rollout"):
             reference = self._workload_ref(rollout)
             if is_workload(rollout) and reference:
                 for workload in self.workloads_named(*reference, rollout):
@@ -342,11 +353,11 @@ class Index:
     @cached_property
     def _selected_workloads(self) -> dict[int, list[Resource]]:
         table: dict[int, list[Resource]] = defaultdict(list)
-        for workload in self.judged_workloads(("Deployment", "StatefulSet", "ReplicaSet", "Rollout")):
+        for workload in self.judged_workloads(REPLICATED):
             template = self.pod_template(workload) if is_replicated(workload) else None
             if template is None:
                 continue
-            for selector_owner in self.selecting("PodDisruptionBudget", template, workload):
+            for selector_owner in self.selecting("policy/PodDisruptionBudget", template, workload):
                 table[id(selector_owner)].append(workload)
         return table
 
@@ -403,7 +414,7 @@ class Index:
 
     @cached_property
     def _services(self) -> list[Resource]:
-        return [service for service in self.of_kind("Service") if service.group == ""]
+        return self.of_kind("Service")
 
     @staticmethod
     def _own_labels(resource: Resource) -> dict:
@@ -452,7 +463,7 @@ class Index:
     def _scrapers_by_target(self) -> dict[int, list[Resource]]:
         """Per Service and per pod template owner: the scrape configurations that select it."""
         table: dict[int, list[Resource]] = defaultdict(list)
-        for scraper in self.of_kind(*{kind for _, kind in SERVICE_SCRAPERS | POD_SCRAPERS}):
+        for scraper in self.of_kind(*(f"{group}/{kind}" for group, kind in SERVICE_SCRAPERS | POD_SCRAPERS)):
             selector = dig(scraper.body, ("spec", "selector"))
             namespaces = self._scrape_namespaces(scraper)
             if (scraper.group, scraper.kind) in SERVICE_SCRAPERS:
@@ -479,7 +490,7 @@ class Index:
     @cached_property
     def backup_schedules(self) -> list[Resource]:
         """Every Velero Schedule of the scanned set, paused or not, in scan order."""
-        return [schedule for schedule in self.of_kind("Schedule") if schedule.group == "velero.io"]
+        return self.of_kind("velero.io/Schedule")
 
     @staticmethod
     def backup_schedule_includes(schedule: Resource, namespace: str | None) -> bool:
@@ -550,37 +561,36 @@ class Index:
         table: dict[tuple[str | None, str], list[Resource]] = defaultdict(list)
         for resource in self.resources:
             for address in sorted(resource.references):
-                table[resource.namespace, address].append(resource)
+                table[resource.module, address].append(resource)
         return table
 
     def referrers(self, resource: Resource, *kinds: str) -> list[Resource]:
         """Resources of `kinds` in the same Terraform module that mention `resource` (an edge made by
         an expression such as `aws_db_instance.main.id`); data sources are `data.<type>`, module calls
         `module`."""
-        address = f"{resource.kind}.{resource.name}"
-        return [r for r in self._referrers.get((resource.namespace, address), ()) if r.kind in kinds]
+        return [r for r in self._referrers.get((resource.module, resource.address), ()) if r.kind in kinds]
 
     @cached_property
     def _by_address(self) -> dict[tuple[str | None, str], Resource]:
-        return {
-            (r.namespace, f"{r.kind}.{r.name}"): r for r in self.resources if r.api_version == "terraform"
-        }
+        return {(r.module, r.address): r for r in self.resources if r.module is not None}
 
     def referenced(self, resource: Resource, *kinds: str) -> list[Resource]:
         """Resources of `kinds` in the same Terraform module that `resource` mentions."""
-        found = (
-            self._by_address.get((resource.namespace, address)) for address in sorted(resource.references)
-        )
+        if resource.module is None:
+            return []
+        found = (self._by_address.get((resource.module, address)) for address in sorted(resource.references))
         return [r for r in found if r is not None and r.kind in kinds]
 
     @cached_property
     def _by_module_and_kind(self) -> dict[tuple[str | None, str], list[Resource]]:
         table: dict[tuple[str | None, str], list[Resource]] = defaultdict(list)
         for resource in self.resources:
-            if resource.api_version == "terraform":
-                table[resource.namespace, resource.kind].append(resource)
+            if resource.module is not None:
+                table[resource.module, resource.kind].append(resource)
         return table
 
     def in_module(self, resource: Resource, kind: str) -> list[Resource]:
         """Resources of `kind` in the same Terraform module (directory) as `resource`."""
-        return self._by_module_and_kind.get((resource.namespace, kind), [])
+        return (
+            self._by_module_and_kind.get((resource.module, kind), []) if resource.module is not None else []
+        )

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from prodready.model import NAME_PATH, Path, Resource
+from prodready.model import NAME_PATH, KeyPath, Resource
 
 # kind → the API groups it is a workload in
 WORKLOAD_GROUPS = {
@@ -24,11 +24,22 @@ WORKLOAD_GROUPS = {
     "Pod": {""},
     "Rollout": {"argoproj.io"},
 }
-WORKLOAD_KINDS = frozenset(WORKLOAD_GROUPS)
-LONG_RUNNING_KINDS = WORKLOAD_KINDS - {"Job", "CronJob"}
-REPLICATED_KINDS = frozenset({"Deployment", "StatefulSet", "ReplicaSet", "Rollout"})
-AUTOSCALED_KINDS = frozenset({"Deployment", "StatefulSet", "Rollout"})
-AUTOSCALER_KINDS = frozenset({"HorizontalPodAutoscaler", "ScaledObject"})
+
+
+def _with_groups(kinds: Iterable[str]) -> frozenset[str]:
+    """The kinds as rules declare them, once for each API group they are a workload in."""
+    return frozenset(
+        f"{group}/{kind}" if group else kind for kind in kinds for group in WORKLOAD_GROUPS[kind]
+    )
+
+
+WORKLOADS = _with_groups(WORKLOAD_GROUPS)
+_ONE_SHOT_KINDS = frozenset({"Job", "CronJob"})
+LONG_RUNNING = _with_groups(WORKLOAD_GROUPS.keys() - _ONE_SHOT_KINDS)
+_REPLICATED_KINDS = frozenset({"Deployment", "StatefulSet", "ReplicaSet", "Rollout"})
+REPLICATED = _with_groups(_REPLICATED_KINDS)
+AUTOSCALED = _with_groups({"Deployment", "StatefulSet", "Rollout"})
+AUTOSCALERS = frozenset({"autoscaling/HorizontalPodAutoscaler", "keda.sh/ScaledObject"})
 
 
 def is_workload(resource: Resource) -> bool:
@@ -42,11 +53,11 @@ def helm_hooks(resource: Resource) -> list[str]:
 
 
 def is_long_running(resource: Resource) -> bool:
-    return resource.kind in LONG_RUNNING_KINDS and is_workload(resource) and not helm_hooks(resource)
+    return resource.kind not in _ONE_SHOT_KINDS and is_workload(resource) and not helm_hooks(resource)
 
 
 def is_replicated(resource: Resource) -> bool:
-    return resource.kind in REPLICATED_KINDS and is_workload(resource)
+    return resource.kind in _REPLICATED_KINDS and is_workload(resource)
 
 
 def is_autoscaler(resource: Resource) -> bool:
@@ -64,7 +75,7 @@ def sequence(value: Any) -> list:
     return value if isinstance(value, list) else []
 
 
-def dig(body: Any, path: Path) -> Any:
+def dig(body: Any, path: KeyPath) -> Any:
     """The value at `path`, or None where the path breaks off or meets the wrong type."""
     for step in path:
         if isinstance(step, int) and isinstance(body, list) and 0 <= step < len(body):
@@ -81,7 +92,7 @@ class PodTemplate:
     """A pod template and where it lives: `owner` is the resource whose body holds it."""
 
     owner: Resource
-    path: Path  # of the pod spec inside the owner's body
+    path: KeyPath  # of the pod spec inside the owner's body
 
     @property
     def spec(self) -> dict:
@@ -107,7 +118,7 @@ def own_pod_template(resource: Resource) -> PodTemplate | None:
     if not is_workload(resource):
         return None
     if resource.kind == "Pod":
-        path: Path = ("spec",)
+        path: KeyPath = ("spec",)
     elif resource.kind == "CronJob":
         path = ("spec", "jobTemplate", "spec", "template", "spec")
     else:
@@ -120,7 +131,7 @@ def own_pod_template(resource: Resource) -> PodTemplate | None:
 @dataclass(frozen=True)
 class Container:
     body: dict
-    path: Path  # inside the owner's body
+    path: KeyPath  # inside the owner's body
     init: bool  # an init container that runs to completion before the others start
 
     @property
@@ -154,7 +165,7 @@ class SpreadTerm:
 
     kind: str  # "topologySpreadConstraints", "required" or "preferred" (anti-affinity)
     body: dict  # the constraint, or the anti-affinity term (a preferred term's `podAffinityTerm`)
-    path: Path  # of `body` inside the template owner's body
+    path: KeyPath  # of `body` inside the template owner's body
 
     @property
     def topology_key(self) -> Any:
@@ -339,12 +350,12 @@ def autoscaler_minimum(autoscaler: Resource) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def autoscaler_minimum_path(autoscaler: Resource) -> Path:
+def autoscaler_minimum_path(autoscaler: Resource) -> KeyPath:
     key = "minReplicas" if autoscaler.kind == "HorizontalPodAutoscaler" else "minReplicaCount"
     return ("spec", key)
 
 
-def autoscaler_minimum_anchor(autoscaler: Resource) -> Path:
+def autoscaler_minimum_anchor(autoscaler: Resource) -> KeyPath:
     """Where a finding about the minimum points: the key when written, else the autoscaler's name."""
     path = autoscaler_minimum_path(autoscaler)
     return path if path[-1] in mapping(autoscaler.body.get("spec")) else NAME_PATH
@@ -363,7 +374,7 @@ def autoscaler_maximum(autoscaler: Resource) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def autoscaler_maximum_path(autoscaler: Resource) -> Path:
+def autoscaler_maximum_path(autoscaler: Resource) -> KeyPath:
     key = "maxReplicas" if autoscaler.kind == "HorizontalPodAutoscaler" else "maxReplicaCount"
     return ("spec", key)
 

@@ -7,7 +7,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-Path = tuple  # keys and indexes into a resource body, e.g. ("spec", "template", "spec", "containers", 0)
+KeyPath = tuple  # keys and indexes into a resource body, e.g. ("spec", "template", "spec", "containers", 0)
+
+STDIN = "<stdin>"  # the file name of standard input in findings and reports
+
+# The input rules: the loaders and the suppress stage report under these IDs.
+INVALID_INPUT = "PR001"
+DUPLICATE_KEY = "PR002"
+NOT_AN_OBJECT = "PR003"
+UNUSED_SUPPRESSION = "PR004"
 
 
 class Level(enum.IntEnum):
@@ -22,6 +30,67 @@ class Level(enum.IntEnum):
 
     def __str__(self) -> str:
         return self.name.lower()
+
+
+# (API group, kind) of a Kubernetes object ("" is the core group), or (None, type) of a Terraform block.
+KindKey = tuple[str | None, str]
+
+
+def kind_key(text: str) -> KindKey:
+    """`apps/Deployment` → ("apps", "Deployment"), `Service` → ("", "Service"), `aws_db_instance` →
+    (None, "aws_db_instance"): Kubernetes kinds start with a capital letter, Terraform types never do."""
+    group, _, kind = text.rpartition("/")
+    return (group, kind) if kind[:1].isupper() else (None, text)
+
+
+class _Unknown:
+    """A Terraform value that depends on input, a data source, another resource's attribute or a function
+    that is not evaluated. A singleton; rules compare with `is UNKNOWN` and never fire on it."""
+
+    _instance = None
+
+    def __new__(cls) -> _Unknown:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+    def __reduce__(self) -> tuple:
+        return (_Unknown, ())
+
+
+class _Absent:
+    """A Terraform attribute or block that is not written (or written as `null`)."""
+
+    _instance = None
+
+    def __new__(cls) -> _Absent:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+UNKNOWN = _Unknown()
+ABSENT = _Absent()
+
+
+def is_unknown(data: Any) -> bool:
+    """Whether UNKNOWN appears anywhere inside `data`."""
+    if data is UNKNOWN:
+        return True
+    if isinstance(data, dict):
+        return any(is_unknown(item) for item in data.values())
+    if isinstance(data, list):
+        return any(is_unknown(item) for item in data)
+    return False
 
 
 @dataclass(frozen=True, order=True)
@@ -51,7 +120,7 @@ class Positions:
         self.file = file
         self.table: dict[int, Any] = {}
 
-    def locate(self, body: Any, path: Path, fallback: Location) -> Location:
+    def locate(self, body: Any, path: KeyPath, fallback: Location) -> Location:
         """The position of `path` inside `body`, or of its nearest ancestor that exists."""
         found = fallback
         node = body
@@ -71,41 +140,59 @@ class Positions:
 
 @dataclass(eq=False)
 class Resource:
-    """One Kubernetes object (or, later, one Terraform block) with a way back to its source."""
+    """One Kubernetes object or one Terraform block (resource, data source, module call), its body as
+    plain Python data, and a way back to its source.
+
+    A Kubernetes object has an `api_version` and maybe a `namespace`; a Terraform block has the `module`
+    directory it is written in, and its `kind` is its type (`aws_db_instance`, `data.aws_iam_policy_document`,
+    `module`)."""
 
     kind: str
-    api_version: str
     name: str
-    namespace: str | None
     body: dict
     file: str
     start: Location
     positions: Positions = field(repr=False)
+    api_version: str = ""
+    namespace: str | None = None
+    module: str | None = None
     references: frozenset[str] = frozenset()  # Terraform addresses this resource mentions
     helm_source: str | None = None  # `<chart>/templates/<file>` from helm's `# Source:` comment
 
     @property
-    def group(self) -> str:
-        return self.api_version.rpartition("/")[0] if "/" in self.api_version else ""
+    def group(self) -> str | None:
+        """The API group of a Kubernetes object ("" for the core group); None for Terraform."""
+        if self.module is not None:
+            return None
+        return self.api_version.rpartition("/")[0]
+
+    @property
+    def kind_key(self) -> KindKey:
+        return (self.group, self.kind)
+
+    @property
+    def address(self) -> str:
+        """A Terraform block's address inside its module: `aws_db_instance.main`, `module.db`."""
+        return f"{self.kind}.{self.name}"
 
     @property
     def identity(self) -> str:
-        """Stable across edits that move the resource: kind, namespace and name, never a line."""
-        return f"{self.kind}/{self.namespace or ''}/{self.name}"
+        """Stable across edits that move the resource: kind, namespace (or module) and name, never a line."""
+        return f"{self.kind}/{self.namespace or self.module or ''}/{self.name}"
 
     @property
     def metadata(self) -> dict:
         metadata = self.body.get("metadata")
         return metadata if isinstance(metadata, dict) else {}
 
-    def locate(self, path: Path) -> Location:
+    def locate(self, path: KeyPath) -> Location:
         return self.positions.locate(self.body, path, self.start)
 
     def __str__(self) -> str:
         return f"{self.kind} {self.name}"
 
 
-NAME_PATH: Path = ("metadata", "name")
+NAME_PATH: KeyPath = ("metadata", "name")
 
 
 @dataclass(frozen=True)
@@ -114,8 +201,8 @@ class Problem:
 
     message: str
     resource: Resource | None = None
-    path: Path = NAME_PATH
-    related: tuple[tuple[Resource, Path], ...] = ()
+    path: KeyPath = NAME_PATH
+    related: tuple[tuple[Resource, KeyPath], ...] = ()
     location: Location | None = None
     level: Level | None = (
         None  # lower than the rule's level for this finding only (e.g. a note when context is missing)
@@ -153,7 +240,7 @@ class Finding:
     related: tuple[RelatedLocation, ...]
     fingerprint: str
     resource: Resource | None = field(default=None, compare=False, repr=False)
-    path: Path = field(default=(), compare=False, repr=False)
+    path: KeyPath = field(default=(), compare=False, repr=False)
     suppression: Suppression | None = None
 
     @property
@@ -162,9 +249,28 @@ class Finding:
 
 
 class Scope(enum.Enum):
-    RESOURCE = "resource"  # called once per resource of the rule's kinds, with the index
-    SET = "set"  # called once per scan, with the index
-    SUPPRESSIONS = "suppressions"  # called by the suppress stage with the suppressions that matched nothing
+    """What a rule is called with; the engine gives each rule what its scope promises."""
+
+    RESOURCE = "resource"  # each resource of the rule's kinds
+    POD_TEMPLATE = "pod template"  # each workload of its kinds with the pod template written in it
+    WORKLOAD = "workload"  # each workload of its kinds judged on its own, its pod template followed
+    UNIT = "unit"  # once, with the index of what was scanned together
+    SUPPRESSIONS = "suppressions"  # by the suppress stage, with the suppressions that matched nothing
+
+
+@dataclass(frozen=True)
+class Option:
+    """A setting of one or more rules under `options:` in the configuration; the rule receives its value
+    as the keyword argument of the same name (`min-replicas` → `min_replicas`)."""
+
+    name: str
+    default: Any
+    doc: str
+    schema: dict = field(compare=False)  # JSON Schema of a value, checked when the configuration is read
+
+    @property
+    def argument(self) -> str:
+        return self.name.replace("-", "_")
 
 
 @dataclass(frozen=True)
@@ -175,7 +281,8 @@ class RuleMeta:
     section: int | None
     check: Callable[..., Iterable[Problem]] = field(repr=False, compare=False)
     scope: Scope = Scope.RESOURCE
-    kinds: frozenset[str] = frozenset()
+    kinds: frozenset[KindKey] = frozenset()
+    options: tuple[Option, ...] = ()
     default_on: bool = True  # False: shipped but off until selected or configured
 
     @property
@@ -188,6 +295,16 @@ class RuleMeta:
     def summary(self) -> str:
         """The docstring's first sentence, used as the short description."""
         return self.doc.split("\n\n", 1)[0].replace("\n", " ")
+
+    def is_named(self, key: str) -> bool:
+        """Whether `key` names this rule: its ID in any case, or its name."""
+        key = key.strip()
+        return key.upper() == self.id or key.lower() == self.name
+
+    def is_selected_by(self, key: str) -> bool:
+        """Whether `key` names this rule or is a prefix of its ID (`PR3`)."""
+        key = key.strip()
+        return self.is_named(key) or (key != "" and self.id.startswith(key.upper()))
 
 
 @dataclass(frozen=True)

@@ -10,17 +10,21 @@ import json
 import os
 from collections.abc import Iterable
 
-from prodready.config import Config
+from prodready.engine import to_finding
 from prodready.kubernetes import mapping
-from prodready.model import Finding, Location, Resource, RuleMeta, Suppression, SuppressionMark
+from prodready.model import (
+    Finding,
+    Level,
+    Resource,
+    RuleMeta,
+    Scope,
+    Suppression,
+    SuppressionMark,
+)
 
 IGNORE_ANNOTATION = "prodready.io/ignore"
 REASON_ANNOTATION = "prodready.io/ignore-reason"
 BASELINE_VERSION = 1
-
-
-def _names(meta: RuleMeta) -> set[str]:
-    return {meta.id, meta.name}
 
 
 def annotation_marks(resources: Iterable[Resource]) -> dict[int, SuppressionMark]:
@@ -41,45 +45,28 @@ def annotation_marks(resources: Iterable[Resource]) -> dict[int, SuppressionMark
     return marks
 
 
-def _config_line(config: Config, text: str) -> int:
-    try:
-        with open(config.path, encoding="utf-8", errors="replace") as handle:
-            for number, line in enumerate(handle, start=1):
-                if text in line:
-                    return number
-    except OSError:
-        pass
-    return 1
-
-
-def path_marks(config: Config) -> list[tuple[str, SuppressionMark]]:
-    """(glob, mark) for each `per-path-ignores` entry of the configuration."""
-    return [
-        (
-            glob,
-            SuppressionMark(
-                Location(config.path or "", _config_line(config, glob), 1),
-                tuple(rules),
-                f"per-path-ignores: {glob}",
-            ),
-        )
-        for glob, rules in config.get("per-path-ignores", {}).items()
-    ]
-
-
 def _relative(path: str, directory: str) -> str:
     return os.path.relpath(os.path.abspath(path), directory).replace(os.sep, "/")
 
 
+class BaselineError(Exception):
+    """A baseline file that cannot be read; the message names it."""
+
+
 def read_baseline(path: str) -> set[str]:
-    with open(path, encoding="utf-8") as handle:
-        document = json.load(handle)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            document = json.load(handle)
+    except OSError as error:
+        raise BaselineError(f"{path}: cannot read: {error.strerror or error}") from None
+    except ValueError as error:  # not JSON, or not UTF-8
+        raise BaselineError(f"{path}: not a JSON baseline: {error}") from None
     if not isinstance(document, dict) or document.get("version") != BASELINE_VERSION:
-        raise ValueError(f"{path} is not a prodready baseline (version {BASELINE_VERSION})")
+        raise BaselineError(f"{path} is not a prodready baseline (version {BASELINE_VERSION})")
     return {
         entry["fingerprint"]
         for entry in document.get("findings", [])
-        if isinstance(entry, dict) and "fingerprint" in entry
+        if isinstance(entry, dict) and isinstance(entry.get("fingerprint"), str)
     }
 
 
@@ -94,23 +81,25 @@ def baseline_document(findings: list[Finding]) -> str:
 
 def apply(
     findings: list[Finding],
+    rules: list[tuple[RuleMeta, Level]],
     resources: list[Resource],
     comments: list[SuppressionMark],
-    config: Config,
+    path_ignores: list[tuple[str, SuppressionMark]],
+    directory: str,
     baseline: tuple[str, set[str]] | None = None,
-) -> tuple[list[Finding], list[tuple[SuppressionMark, tuple[str, ...]]]]:
-    """The findings with their suppressions set, and each suppression with the rules it names that
-    matched no finding."""
+) -> list[Finding]:
+    """The findings with their suppressions set, and a finding of each rule that reports unused
+    suppressions (PR004) for every suppression naming rules that ran but matched nothing. `path_ignores`
+    are (glob relative to `directory`, mark) pairs from the configuration."""
     annotations = annotation_marks(resources)
     comments_by_file: dict[str, list[SuppressionMark]] = {}
     for comment in comments:
         comments_by_file.setdefault(comment.location.file, []).append(comment)
-    globs = path_marks(config)
     used: set[tuple[int, str]] = set()  # (id of the mark, rule named)
 
     def matching(mark: SuppressionMark, meta: RuleMeta) -> str | None:
         for rule in mark.rules:
-            if rule in _names(meta) or rule.upper() == meta.id:
+            if meta.is_named(rule):
                 used.add((id(mark), rule))
                 return rule
         return None
@@ -122,9 +111,7 @@ def apply(
         }
         resource = finding.resource
         if resource is not None:
-            rendered = resource.locate(finding.path)
-            for line in (rendered.line, resource.start.line):
-                places |= {(resource.file, line), (resource.file, line - 1)}
+            places |= {(resource.file, resource.start.line), (resource.file, resource.start.line - 1)}
         for file, line in sorted(places):
             for comment in comments_by_file.get(file, ()):
                 if comment.location.line == line and matching(comment, finding.rule):
@@ -145,19 +132,27 @@ def apply(
             files = {finding.location.file} | (
                 {finding.resource.file} if finding.resource is not None else set()
             )
-            for glob, path_mark in globs:
-                if any(
-                    fnmatch.fnmatch(_relative(file, config.directory), glob) for file in files
-                ) and matching(path_mark, finding.rule):
-                    suppression = Suppression("external", f"{path_mark.reason} in {config.path}")
+            for glob, path_mark in path_ignores:
+                if any(fnmatch.fnmatch(_relative(file, directory), glob) for file in files) and matching(
+                    path_mark, finding.rule
+                ):
+                    suppression = Suppression("external", f"{path_mark.reason} in {path_mark.location.file}")
                     break
         if suppression is None and baseline is not None and finding.fingerprint in baseline[1]:
             suppression = Suppression("external", f"accepted in the baseline {baseline[0]}")
         result.append(dataclasses.replace(finding, suppression=suppression) if suppression else finding)
 
+    ran = [meta for meta, _ in rules]
     unused = []
-    for mark in [*annotations.values(), *comments, *(mark for _, mark in globs)]:
-        names = tuple(rule for rule in mark.rules if (id(mark), rule) not in used)
+    for mark in [*annotations.values(), *comments, *(mark for _, mark in path_ignores)]:
+        names = tuple(
+            rule
+            for rule in mark.rules
+            if (id(mark), rule) not in used and any(meta.is_named(rule) for meta in ran)
+        )
         if names:
             unused.append((mark, names))
-    return result, unused
+    for meta, level in rules:
+        if meta.scope is Scope.SUPPRESSIONS:
+            result.extend(to_finding(meta, level, problem) for problem in meta.check(unused))
+    return result

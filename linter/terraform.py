@@ -9,44 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from prodready.model import Resource
-
-
-class _Unknown:
-    """A value that depends on input, a data source, another resource's attribute or a function that is
-    not evaluated. A singleton; rules compare with `is UNKNOWN`."""
-
-    _instance = None
-
-    def __new__(cls):
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "UNKNOWN"
-
-    def __reduce__(self):
-        return (_Unknown, ())
-
-
-class _Absent:
-    _instance = None
-
-    def __new__(cls):
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "ABSENT"
-
-    def __bool__(self) -> bool:
-        return False
-
-
-UNKNOWN = _Unknown()
-ABSENT = _Absent()
+from prodready.model import ABSENT, UNKNOWN, Resource
 
 
 def value(body: Any, *path: str | int) -> Any:
@@ -80,17 +43,6 @@ def blocks(body: Any, block_type: str) -> list | Any:
     if found is UNKNOWN:
         return UNKNOWN
     return found if isinstance(found, list) else []
-
-
-def is_unknown(data: Any) -> bool:
-    """Whether UNKNOWN appears anywhere inside `data`."""
-    if data is UNKNOWN:
-        return True
-    if isinstance(data, dict):
-        return any(is_unknown(item) for item in data.values())
-    if isinstance(data, list):
-        return any(is_unknown(item) for item in data)
-    return False
 
 
 def address(resource: Resource) -> str:

@@ -6,7 +6,7 @@ from prodready.model import Level, Problem, Scope
 from prodready.registry import rule
 
 
-@rule("PR001", "invalid-input", Level.ERROR, section=None, scope=Scope.SET)
+@rule("PR001", "invalid-input", Level.ERROR, section=None, scope=Scope.UNIT)
 def invalid_input(index: Index):
     """A file could not be read as YAML or HCL.
 
@@ -34,7 +34,7 @@ def invalid_input(index: Index):
     yield from index.input_problems("PR001")
 
 
-@rule("PR002", "duplicate-key", Level.WARNING, section=None, scope=Scope.SET)
+@rule("PR002", "duplicate-key", Level.WARNING, section=None, scope=Scope.UNIT)
 def duplicate_key(index: Index):
     """A YAML mapping has the same key twice.
 
@@ -60,7 +60,7 @@ def duplicate_key(index: Index):
     yield from index.input_problems("PR002")
 
 
-@rule("PR003", "not-a-k8s-object", Level.NOTE, section=None, scope=Scope.SET, default_on=False)
+@rule("PR003", "not-a-k8s-object", Level.NOTE, section=None, scope=Scope.UNIT, default_on=False)
 def not_a_k8s_object(index: Index):
     """A YAML document is not a Kubernetes object (off by default).
 

@@ -89,7 +89,7 @@ def test_configuration_errors_name_file_key_and_expectation(repo):
 
 def test_config_show_says_where_values_come_from(repo):
     (repo / ".prodready.yaml").write_text("fail-level: error\noptions:\n  min-replicas: 3\n")
-    output = run("config", "--show").output
+    output = run("config").output
     assert 'fail-level: "error"  # ' in output and output.count(".prodready.yaml") >= 3
     assert "min-replicas: 3" in output and "backup-retention-days: 7  # default" in output
 

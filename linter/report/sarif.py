@@ -12,8 +12,7 @@ from urllib.parse import quote
 import attr
 import sarif_om as sarif
 from prodready import __version__
-from prodready.discover import STDIN
-from prodready.model import Finding, Level, Location, RuleMeta
+from prodready.model import STDIN, Finding, Level, Location, RuleMeta
 from prodready.report.rules_markdown import help_uri
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from prodready.model import Location, Positions, Resource, mark
+from prodready.model import UNKNOWN, Location, Positions, Resource, is_unknown, mark
 from prodready.sources.hcl import (
     SPLAT,
     Block,
@@ -30,7 +30,6 @@ from prodready.sources.hcl import (
     Template,
     TupleExpr,
 )
-from prodready.terraform import UNKNOWN, is_unknown
 
 # Names that start a reference to something other than a resource. Resource types always hold an
 # underscore (`aws_s3_bucket`), which also tells them from `for` and `dynamic` iterators.
@@ -499,9 +498,8 @@ def load_module(directory: str, files: list[ModuleFile], var_files: list[ModuleF
             resources.append(
                 Resource(
                     kind=kind_of(block.labels),
-                    api_version="terraform",
                     name=block.labels[-1] if block.type != "module" else block.labels[0],
-                    namespace=directory,
+                    module=directory,
                     body=builder.build(block, {}),
                     file=module_file.path,
                     start=Location(module_file.path, block.line, block.column),

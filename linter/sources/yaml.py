@@ -29,7 +29,15 @@ from _ruamel_yaml import (
     SequenceStartEvent,
     StreamEndEvent,
 )
-from prodready.model import Location, Positions, Problem, Resource
+from prodready.model import (
+    DUPLICATE_KEY,
+    INVALID_INPUT,
+    NOT_AN_OBJECT,
+    Location,
+    Positions,
+    Problem,
+    Resource,
+)
 from prodready.model import mark as pack
 from prodready.sources import text_problem
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
@@ -40,10 +48,6 @@ MAX_DEPTH = 200
 # Aliases share one object, so a "billion laughs" document costs nothing to build; it is refused anyway,
 # because anything that walks it (Kubernetes included) would expand it.
 MAX_ALIAS_EXPANSION = 100_000
-
-INVALID_INPUT = "PR001"
-DUPLICATE_KEY = "PR002"
-NOT_AN_OBJECT = "PR003"
 
 _NULLS = {"", "~", "null", "Null", "NULL"}
 _BOOLS = {

@@ -13,8 +13,8 @@ from typing import Any
 from prodready.index import Index
 from prodready.kubernetes import (
     HOSTNAME_KEY,
-    REPLICATED_KINDS,
-    WORKLOAD_KINDS,
+    REPLICATED,
+    WORKLOADS,
     ZONE_KEYS,
     PodTemplate,
     autoscaler_minimum_anchor,
@@ -24,8 +24,15 @@ from prodready.kubernetes import (
     sequence,
     spread_terms,
 )
-from prodready.model import NAME_PATH, Level, Problem, Resource
+from prodready.model import NAME_PATH, Level, Option, Problem, Resource
 from prodready.registry import rule
+
+MIN_REPLICAS = Option(
+    "min-replicas",
+    2,
+    "The fewest replicas a replicated workload may run (PR301).",
+    {"type": "integer", "minimum": 1},
+)
 
 _PERCENT = re.compile(r"\s*(\d+)\s*%\s*\Z")
 
@@ -38,8 +45,8 @@ def _judged_replicated(workload: Resource, index: Index) -> bool:
     return is_replicated(workload) and index.judged(workload)
 
 
-@rule("PR301", "single-replica", Level.WARNING, section=4, kinds=REPLICATED_KINDS)
-def single_replica(workload: Resource, index: Index):
+@rule("PR301", "single-replica", Level.WARNING, section=4, kinds=REPLICATED, options=[MIN_REPLICAS])
+def single_replica(workload: Resource, index: Index, min_replicas: int):
     """A replicated workload runs fewer than 2 replicas.
 
     ## What it checks
@@ -69,7 +76,7 @@ def single_replica(workload: Resource, index: Index):
     if not _judged_replicated(workload, index):
         return
     replicas = index.replicas(workload)
-    if replicas is None or replicas >= index.options["min-replicas"]:
+    if replicas is None or replicas >= min_replicas:
         return
     spec = mapping(workload.body.get("spec"))
     path = ("spec", "replicas") if "replicas" in spec else NAME_PATH
@@ -90,14 +97,14 @@ def single_replica(workload: Resource, index: Index):
         risk = (
             "one node drain or crash takes it down"
             if replicas == 1
-            else f"fewer than the {index.options['min-replicas']} required"
+            else f"fewer than the {min_replicas} required"
         )
         yield Problem(
             f"{workload.kind} '{workload.name}' runs {_replicas_text(replicas)}: {risk}", workload, path
         )
 
 
-@rule("PR302", "missing-pod-disruption-budget", Level.WARNING, section=4, kinds=REPLICATED_KINDS)
+@rule("PR302", "missing-pod-disruption-budget", Level.WARNING, section=4, kinds=REPLICATED)
 def missing_pod_disruption_budget(workload: Resource, index: Index):
     """A replicated workload with 2+ replicas, or an autoscaler, has no PodDisruptionBudget.
 
@@ -145,7 +152,7 @@ def missing_pod_disruption_budget(workload: Resource, index: Index):
     replicas = index.replicas(workload)
     if not autoscaled and (replicas is None or replicas < 2):
         return
-    if index.selecting("PodDisruptionBudget", template, workload):
+    if index.selecting("policy/PodDisruptionBudget", template, workload):
         return
     what = "is autoscaled" if autoscaled else f"runs {_replicas_text(replicas or 0)}"
     yield Problem(
@@ -259,7 +266,7 @@ def _spread_candidate(workload: Resource, index: Index) -> tuple[PodTemplate, in
     return template, replicas
 
 
-@rule("PR304", "missing-zone-spread", Level.WARNING, section=4, kinds=REPLICATED_KINDS)
+@rule("PR304", "missing-zone-spread", Level.WARNING, section=4, kinds=REPLICATED)
 def missing_zone_spread(workload: Resource, index: Index):
     """A replicated workload with 2+ replicas is not spread across zones.
 
@@ -304,7 +311,7 @@ def missing_zone_spread(workload: Resource, index: Index):
         )
 
 
-@rule("PR305", "missing-node-spread", Level.NOTE, section=4, kinds=REPLICATED_KINDS)
+@rule("PR305", "missing-node-spread", Level.NOTE, section=4, kinds=REPLICATED)
 def missing_node_spread(workload: Resource, index: Index):
     """A replicated workload with 2+ replicas is not spread across nodes.
 
@@ -357,7 +364,7 @@ def _selector_keys(selector: dict) -> set[str]:
     return keys
 
 
-@rule("PR306", "spread-selector-mismatch", Level.WARNING, section=4, kinds=WORKLOAD_KINDS)
+@rule("PR306", "spread-selector-mismatch", Level.WARNING, section=4, kinds=WORKLOADS)
 def spread_selector_mismatch(workload: Resource, index: Index):
     """A topology spread constraint or pod anti-affinity term does not select the pod's own labels.
 

@@ -7,7 +7,7 @@ Deployment's pod template: the Rollout is what runs."""
 from __future__ import annotations
 
 from prodready.index import Index
-from prodready.kubernetes import WORKLOAD_KINDS, PodTemplate, dig, mapping, selects, sequence
+from prodready.kubernetes import WORKLOADS, PodTemplate, dig, mapping, selects, sequence
 from prodready.model import Level, Problem, Resource
 from prodready.registry import rule
 
@@ -77,7 +77,7 @@ def _selects_data(schedule: Resource, label_sets: list[dict] | None) -> bool:
     return any(selects(selector, labels) for selector in selectors for labels in label_sets)
 
 
-@rule("PR601", "volume-without-backup", Level.WARNING, section=9, kinds=WORKLOAD_KINDS)
+@rule("PR601", "volume-without-backup", Level.WARNING, section=9, kinds=WORKLOADS)
 def volume_without_backup(workload: Resource, index: Index):
     """A workload keeps data in persistent volumes that no Velero Schedule backs up.
 

@@ -12,7 +12,7 @@ from fractions import Fraction
 
 from prodready.index import Index
 from prodready.kubernetes import (
-    WORKLOAD_KINDS,
+    WORKLOADS,
     Container,
     PodTemplate,
     containers,
@@ -23,7 +23,7 @@ from prodready.kubernetes import (
     resources_of,
     sequence,
 )
-from prodready.model import Level, Problem, Resource
+from prodready.model import Level, Option, Problem, Resource
 from prodready.registry import rule
 
 # Node label keys that pick a kind of node: GPU and accelerator labels (`nvidia.com/gpu.present`,
@@ -34,6 +34,14 @@ _NODE_CHOICE_KEY = re.compile(
     re.IGNORECASE,
 )
 _GPU_VALUE = re.compile(r"gpu|accelerator", re.IGNORECASE)
+
+
+GPU_RESOURCES = Option(
+    "gpu-resources",
+    ["nvidia.com/gpu", "amd.com/gpu", "gpu.intel.com/*"],
+    "Extended resource names that are GPUs; `*` matches any suffix (PR220-PR223).",
+    {"type": "array", "items": {"type": "string"}, "minItems": 1},
+)
 
 
 def is_gpu_resource(name: object, gpu_resources: list[str]) -> bool:
@@ -117,8 +125,8 @@ def tolerates_gpu_taint(toleration: dict) -> bool:
     return isinstance(value, str) and "gpu" in value.lower()
 
 
-@rule("PR220", "gpu-workload-unpinned", Level.WARNING, section=4, kinds=WORKLOAD_KINDS)
-def gpu_workload_unpinned(workload: Resource, index: Index):
+@rule("PR220", "gpu-workload-unpinned", Level.WARNING, section=4, kinds=WORKLOADS, options=[GPU_RESOURCES])
+def gpu_workload_unpinned(workload: Resource, index: Index, gpu_resources: list[str]):
     """A pod requests a GPU but does not choose which GPU nodes it runs on.
 
     ## What it checks
@@ -160,7 +168,7 @@ def gpu_workload_unpinned(workload: Resource, index: Index):
     template = own_pod_template(workload)
     if template is None:
         return
-    request = gpu_request(template, index.options["gpu-resources"])
+    request = gpu_request(template, gpu_resources)
     if request is not None and not targets_gpu_nodes(template):
         container, name = request
         yield Problem(
@@ -170,8 +178,8 @@ def gpu_workload_unpinned(workload: Resource, index: Index):
         )
 
 
-@rule("PR221", "gpu-missing-toleration", Level.WARNING, section=4, kinds=WORKLOAD_KINDS)
-def gpu_missing_toleration(workload: Resource, index: Index):
+@rule("PR221", "gpu-missing-toleration", Level.WARNING, section=4, kinds=WORKLOADS, options=[GPU_RESOURCES])
+def gpu_missing_toleration(workload: Resource, index: Index, gpu_resources: list[str]):
     """A pod requests a GPU but tolerates no GPU taint.
 
     ## What it checks
@@ -209,7 +217,7 @@ def gpu_missing_toleration(workload: Resource, index: Index):
     template = own_pod_template(workload)
     if template is None:
         return
-    request = gpu_request(template, index.options["gpu-resources"])
+    request = gpu_request(template, gpu_resources)
     if request is None:
         return
     if any(
@@ -224,8 +232,8 @@ def gpu_missing_toleration(workload: Resource, index: Index):
     )
 
 
-@rule("PR222", "gpu-request-limit-mismatch", Level.ERROR, section=4, kinds=WORKLOAD_KINDS)
-def gpu_request_limit_mismatch(workload: Resource, index: Index):
+@rule("PR222", "gpu-request-limit-mismatch", Level.ERROR, section=4, kinds=WORKLOADS, options=[GPU_RESOURCES])
+def gpu_request_limit_mismatch(workload: Resource, index: Index, gpu_resources: list[str]):
     """A container requests GPUs without an equal GPU limit.
 
     ## What it checks
@@ -257,7 +265,7 @@ def gpu_request_limit_mismatch(workload: Resource, index: Index):
     for container in containers(template, include_init=True):
         requests, limits = resources_of(container)
         for name, requested in requests.items():
-            if not is_gpu_resource(name, index.options["gpu-resources"]) or requested is None:
+            if not is_gpu_resource(name, gpu_resources) or requested is None:
                 continue
             path = container.path + ("resources", "requests", name)
             limit = limits.get(name)
@@ -278,8 +286,8 @@ def gpu_request_limit_mismatch(workload: Resource, index: Index):
                 )
 
 
-@rule("PR223", "gpu-toleration-without-gpu", Level.NOTE, section=4, kinds=WORKLOAD_KINDS)
-def gpu_toleration_without_gpu(workload: Resource, index: Index):
+@rule("PR223", "gpu-toleration-without-gpu", Level.NOTE, section=4, kinds=WORKLOADS, options=[GPU_RESOURCES])
+def gpu_toleration_without_gpu(workload: Resource, index: Index, gpu_resources: list[str]):
     """A pod tolerates the GPU taint but requests no GPU.
 
     ## What it checks
@@ -312,7 +320,7 @@ def gpu_toleration_without_gpu(workload: Resource, index: Index):
     if workload.kind == "DaemonSet":
         return
     template = own_pod_template(workload)
-    if template is None or may_use_gpu(template, index.options["gpu-resources"]):
+    if template is None or may_use_gpu(template, gpu_resources):
         return
     for position, toleration in enumerate(sequence(template.spec.get("tolerations"))):
         toleration = mapping(toleration)

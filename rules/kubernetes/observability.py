@@ -12,7 +12,7 @@ from typing import Any
 
 from prodready.index import Index
 from prodready.kubernetes import (
-    LONG_RUNNING_KINDS,
+    LONG_RUNNING,
     PodTemplate,
     containers,
     dig,
@@ -21,11 +21,15 @@ from prodready.kubernetes import (
     mapping,
     sequence,
 )
-from prodready.model import Level, Path, Problem, Resource, Scope
+from prodready.model import KeyPath, Level, Option, Problem, Resource, Scope
 from prodready.registry import rule
 
-# The keys that name who owns a workload (the `owner-keys` option replaces them).
-OWNER_KEYS = ("team", "owner", "oncall")
+OWNER_KEYS = Option(
+    "owner-keys",
+    ["team", "owner", "oncall"],
+    "Label or annotation keys that name who owns a workload (PR110).",
+    {"type": "array", "items": {"type": "string", "pattern": r"\S"}, "minItems": 1},
+)
 
 # Pod annotation (also honoured on Services by the usual `kubernetes-service-endpoints` job) that the
 # Prometheus example configuration and most Helm charts use to opt pods into scraping; the OpenTelemetry
@@ -52,7 +56,7 @@ def _text(value: Any) -> str:
     return label_text(value).strip() if isinstance(value, (str, bool, int, float)) else ""
 
 
-def _alerts(resource: Resource) -> Iterator[tuple[dict, Path]]:
+def _alerts(resource: Resource) -> Iterator[tuple[dict, KeyPath]]:
     """The alerting rules (not the recording rules) of a PrometheusRule (or a VictoriaMetrics VMRule,
     which has the same shape), with the path of each rule's list item."""
     for g, group in enumerate(sequence(dig(resource.body, ("spec", "groups")))):
@@ -81,8 +85,8 @@ def _holds_alerts(resource: Resource) -> bool:
     "no-alert-rules",
     Level.NOTE,
     section=1,
-    kinds={*LONG_RUNNING_KINDS, "PrometheusRule", "VMRule", "ConfigMap"},  # what it reads
-    scope=Scope.SET,
+    kinds={*LONG_RUNNING, "PrometheusRule", "VMRule", "ConfigMap"},  # what it reads
+    scope=Scope.UNIT,
 )
 def no_alert_rules(index: Index):
     """The scanned manifests run long-running workloads but define no alert.
@@ -269,7 +273,7 @@ def _scrapes(scraper: Resource, template: PodTemplate, service: Resource | None 
     return False
 
 
-@rule("PR102", "workload-not-scraped", Level.NOTE, section=1, kinds=LONG_RUNNING_KINDS)
+@rule("PR102", "workload-not-scraped", Level.NOTE, section=1, kinds=LONG_RUNNING)
 def workload_not_scraped(workload: Resource, index: Index):
     """A workload that serves on a port is scraped by no Prometheus configuration.
 
@@ -473,19 +477,14 @@ def alert_missing_summary(resource: Resource, index: Index):
             )
 
 
-def _owner_keys(index: Index) -> tuple[str, ...]:
-    keys = tuple(str(key) for key in sequence(index.options.get("owner-keys")) if str(key).strip())
-    return keys or OWNER_KEYS
-
-
 def _is_owner_key(key: Any, wanted: tuple[str, ...]) -> bool:
     """`team`, or a prefixed form such as `example.com/team` or `app.kubernetes.io/owner`."""
     key = str(key)
     return key in wanted or key.rpartition("/")[2] in wanted
 
 
-@rule("PR110", "workload-missing-owner", Level.NOTE, section=3, kinds=LONG_RUNNING_KINDS)
-def workload_missing_owner(workload: Resource, index: Index):
+@rule("PR110", "workload-missing-owner", Level.NOTE, section=3, kinds=LONG_RUNNING, options=[OWNER_KEYS])
+def workload_missing_owner(workload: Resource, index: Index, owner_keys: list[str]):
     """A workload does not say who owns it.
 
     ## What it checks
@@ -515,7 +514,7 @@ def workload_missing_owner(workload: Resource, index: Index):
     """
     if not is_long_running(workload) or not index.judged(workload):
         return
-    wanted = _owner_keys(index)
+    wanted = tuple(owner_keys)
     template = index.pod_template(workload)
     places = [workload.metadata]
     if template is not None:
@@ -624,7 +623,7 @@ def _env_traced(template: PodTemplate, workload: Resource, index: Index) -> bool
     return None if unknown else False
 
 
-@rule("PR501", "no-tracing-config", Level.NOTE, section=5, kinds=LONG_RUNNING_KINDS, default_on=False)
+@rule("PR501", "no-tracing-config", Level.NOTE, section=5, kinds=LONG_RUNNING, default_on=False)
 def no_tracing_config(workload: Resource, index: Index):
     """A workload has no tracing configuration.
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from prodready.index import Index
 from prodready.kubernetes import (
-    WORKLOAD_KINDS,
+    WORKLOADS,
     Container,
     PodTemplate,
     containers,
@@ -16,7 +16,7 @@ from prodready.kubernetes import (
     own_pod_template,
     sequence,
 )
-from prodready.model import Level, Path, Problem, Resource
+from prodready.model import KeyPath, Level, Problem, Resource
 from prodready.registry import rule
 
 PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
@@ -50,7 +50,7 @@ def port_names(container: Container) -> set[str]:
     return {name for name in names if isinstance(name, str)}
 
 
-def named_probe_ports(container: Container) -> Iterator[tuple[str, str, Path]]:
+def named_probe_ports(container: Container) -> Iterator[tuple[str, str, KeyPath]]:
     """(probe, port name, path of `port`) of every probe handler that names its port instead of numbering it."""
     for name in PROBES:
         for handler in ("httpGet", "tcpSocket"):
@@ -59,7 +59,7 @@ def named_probe_ports(container: Container) -> Iterator[tuple[str, str, Path]]:
                 yield name, port, container.path + (name, handler, "port")
 
 
-@rule("PR210", "container-missing-readiness-probe", Level.WARNING, section=4, kinds=WORKLOAD_KINDS)
+@rule("PR210", "container-missing-readiness-probe", Level.WARNING, section=4, kinds=WORKLOADS)
 def container_missing_readiness_probe(workload: Resource, index: Index):
     """A container of a long-running workload has no readiness probe.
 
@@ -113,7 +113,7 @@ def container_missing_readiness_probe(workload: Resource, index: Index):
         yield Problem(f"container '{container.name}' has no readinessProbe: {why}", workload, container.path)
 
 
-@rule("PR211", "container-missing-liveness-probe", Level.WARNING, section=4, kinds=WORKLOAD_KINDS)
+@rule("PR211", "container-missing-liveness-probe", Level.WARNING, section=4, kinds=WORKLOADS)
 def container_missing_liveness_probe(workload: Resource, index: Index):
     """A container of a long-running workload has no liveness probe.
 
@@ -157,7 +157,7 @@ def container_missing_liveness_probe(workload: Resource, index: Index):
             )
 
 
-@rule("PR212", "identical-liveness-readiness", Level.NOTE, section=4, kinds=WORKLOAD_KINDS)
+@rule("PR212", "identical-liveness-readiness", Level.NOTE, section=4, kinds=WORKLOADS)
 def identical_liveness_readiness(workload: Resource, index: Index):
     """A container's liveness and readiness probes are the same.
 
@@ -203,7 +203,7 @@ def identical_liveness_readiness(workload: Resource, index: Index):
             )
 
 
-@rule("PR213", "probe-port-not-declared", Level.ERROR, section=4, kinds=WORKLOAD_KINDS)
+@rule("PR213", "probe-port-not-declared", Level.ERROR, section=4, kinds=WORKLOADS)
 def probe_port_not_declared(workload: Resource, index: Index):
     """A probe names a port the container does not declare.
 

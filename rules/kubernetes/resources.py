@@ -5,7 +5,7 @@ names in `workloadRef` is checked on its own, so the Rollout would only repeat i
 
 from prodready.index import Index
 from prodready.kubernetes import (
-    WORKLOAD_KINDS,
+    WORKLOADS,
     containers,
     has_limit,
     has_request,
@@ -17,7 +17,7 @@ from prodready.model import Level, Problem, Resource
 from prodready.registry import rule
 
 
-@rule("PR201", "container-missing-requests", Level.WARNING, section=4, kinds=WORKLOAD_KINDS)
+@rule("PR201", "container-missing-requests", Level.WARNING, section=4, kinds=WORKLOADS)
 def container_missing_requests(workload: Resource, index: Index):
     """A container has no CPU or no memory request.
 
@@ -64,7 +64,7 @@ def container_missing_requests(workload: Resource, index: Index):
             yield Problem(f"container '{container.name}' has no {what} request", workload, container.path)
 
 
-@rule("PR202", "container-missing-memory-limit", Level.WARNING, section=4, kinds=WORKLOAD_KINDS)
+@rule("PR202", "container-missing-memory-limit", Level.WARNING, section=4, kinds=WORKLOADS)
 def container_missing_memory_limit(workload: Resource, index: Index):
     """A container has no memory limit.
 
@@ -102,9 +102,7 @@ def container_missing_memory_limit(workload: Resource, index: Index):
             yield Problem(f"container '{container.name}' has no memory limit", workload, container.path)
 
 
-@rule(
-    "PR203", "container-missing-cpu-limit", Level.WARNING, section=4, kinds=WORKLOAD_KINDS, default_on=False
-)
+@rule("PR203", "container-missing-cpu-limit", Level.WARNING, section=4, kinds=WORKLOADS, default_on=False)
 def container_missing_cpu_limit(workload: Resource, index: Index):
     """A container has no CPU limit (off by default).
 
@@ -140,7 +138,7 @@ def container_missing_cpu_limit(workload: Resource, index: Index):
             yield Problem(f"container '{container.name}' has no CPU limit", workload, container.path)
 
 
-@rule("PR204", "requests-exceed-limits", Level.ERROR, section=4, kinds=WORKLOAD_KINDS)
+@rule("PR204", "requests-exceed-limits", Level.ERROR, section=4, kinds=WORKLOADS)
 def requests_exceed_limits(workload: Resource, index: Index):
     """A container requests more of a resource than its limit allows.
 

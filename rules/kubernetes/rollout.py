@@ -12,8 +12,8 @@ from typing import Any
 
 from prodready.index import Index
 from prodready.kubernetes import (
-    LONG_RUNNING_KINDS,
-    WORKLOAD_KINDS,
+    LONG_RUNNING,
+    WORKLOADS,
     containers,
     dig,
     helm_hooks,
@@ -23,7 +23,7 @@ from prodready.kubernetes import (
     own_pod_template,
     sequence,
 )
-from prodready.model import NAME_PATH, Level, Path, Problem, Resource
+from prodready.model import NAME_PATH, KeyPath, Level, Problem, Resource
 from prodready.registry import rule
 
 _PERCENT = re.compile(r"\s*(\d+)\s*%\s*\Z")
@@ -314,7 +314,7 @@ def recreate_strategy(deployment: Resource, index: Index):
 # --- PR404 ---------------------------------------------------------------------------------------
 
 
-def _max_unavailable_path(workload: Resource) -> Path | None:
+def _max_unavailable_path(workload: Resource) -> KeyPath | None:
     """Where the workload's rolling update writes `maxUnavailable`, when it rolls that way."""
     spec = mapping(workload.body.get("spec"))
     if workload.kind == "Deployment":
@@ -494,7 +494,7 @@ def _kustomized_images(index: Index) -> set[str]:
     return names
 
 
-@rule("PR406", "mutable-image-tag", Level.WARNING, section=8, kinds=WORKLOAD_KINDS)
+@rule("PR406", "mutable-image-tag", Level.WARNING, section=8, kinds=WORKLOADS)
 def mutable_image_tag(workload: Resource, index: Index):
     """A container image has no tag or the tag `latest`.
 
@@ -555,7 +555,7 @@ def _version_label(labels: dict) -> bool:
     return any(label_text(labels.get(key)).strip() for key in VERSION_LABELS)
 
 
-@rule("PR407", "missing-version-label", Level.NOTE, section=8, kinds=LONG_RUNNING_KINDS)
+@rule("PR407", "missing-version-label", Level.NOTE, section=8, kinds=LONG_RUNNING)
 def missing_version_label(workload: Resource, index: Index):
     """A long-running workload does not say which version it runs.
 

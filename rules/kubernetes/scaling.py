@@ -10,9 +10,9 @@ from collections.abc import Iterator
 
 from prodready.index import Index
 from prodready.kubernetes import (
-    AUTOSCALED_KINDS,
-    AUTOSCALER_KINDS,
-    REPLICATED_KINDS,
+    AUTOSCALED,
+    AUTOSCALERS,
+    REPLICATED,
     autoscaler_maximum,
     autoscaler_maximum_path,
     autoscaler_minimum,
@@ -25,13 +25,13 @@ from prodready.kubernetes import (
     mapping,
     sequence,
 )
-from prodready.model import NAME_PATH, Level, Path, Problem, Resource
+from prodready.model import NAME_PATH, KeyPath, Level, Problem, Resource
 from prodready.registry import rule
 
 UTILIZATION_RESOURCES = ("cpu", "memory")
 
 
-@rule("PR310", "missing-autoscaler", Level.WARNING, section=4, kinds=AUTOSCALED_KINDS)
+@rule("PR310", "missing-autoscaler", Level.WARNING, section=4, kinds=AUTOSCALED)
 def missing_autoscaler(workload: Resource, index: Index):
     """A Deployment, StatefulSet or Argo Rollout has no autoscaler.
 
@@ -71,7 +71,7 @@ def missing_autoscaler(workload: Resource, index: Index):
             target: {type: Utilization, averageUtilization: 70}
     ```
     """
-    if workload.kind not in AUTOSCALED_KINDS or not index.judged(workload):
+    if "/".join(filter(None, workload.kind_key)) not in AUTOSCALED or not index.judged(workload):
         return
     if not index.autoscalers_of(workload):
         yield Problem(
@@ -81,7 +81,7 @@ def missing_autoscaler(workload: Resource, index: Index):
         )
 
 
-@rule("PR311", "autoscaler-target-missing", Level.WARNING, section=4, kinds=AUTOSCALER_KINDS)
+@rule("PR311", "autoscaler-target-missing", Level.WARNING, section=4, kinds=AUTOSCALERS)
 def autoscaler_target_missing(autoscaler: Resource, index: Index):
     """An autoscaler's `scaleTargetRef` names nothing in the scanned manifests.
 
@@ -122,7 +122,7 @@ def autoscaler_target_missing(autoscaler: Resource, index: Index):
         )
 
 
-@rule("PR312", "autoscaler-min-replicas", Level.WARNING, section=4, kinds=AUTOSCALER_KINDS)
+@rule("PR312", "autoscaler-min-replicas", Level.WARNING, section=4, kinds=AUTOSCALERS)
 def autoscaler_min_replicas(autoscaler: Resource, index: Index):
     """An autoscaler lets its workload scale below 2 replicas.
 
@@ -170,7 +170,7 @@ def autoscaler_min_replicas(autoscaler: Resource, index: Index):
     )
 
 
-def utilization_metrics(autoscaler: Resource) -> Iterator[tuple[str, str | None, Path]]:
+def utilization_metrics(autoscaler: Resource) -> Iterator[tuple[str, str | None, KeyPath]]:
     """(resource, container or None for all, anchor) of every metric that scales on the utilization
     of a container resource, the defaults of the API included."""
     spec = mapping(autoscaler.body.get("spec"))
@@ -217,7 +217,7 @@ def utilization_metrics(autoscaler: Resource) -> Iterator[tuple[str, str | None,
             yield resource, container, ("spec", "metrics", number, field, "name")
 
 
-@rule("PR313", "autoscaler-without-requests", Level.ERROR, section=4, kinds=AUTOSCALER_KINDS)
+@rule("PR313", "autoscaler-without-requests", Level.ERROR, section=4, kinds=AUTOSCALERS)
 def autoscaler_without_requests(autoscaler: Resource, index: Index):
     """An autoscaler scales on CPU or memory utilization of containers that request none.
 
@@ -271,7 +271,7 @@ def autoscaler_without_requests(autoscaler: Resource, index: Index):
         )
 
 
-@rule("PR314", "replicas-with-autoscaler", Level.NOTE, section=4, kinds=REPLICATED_KINDS)
+@rule("PR314", "replicas-with-autoscaler", Level.NOTE, section=4, kinds=REPLICATED)
 def replicas_with_autoscaler(workload: Resource, index: Index):
     """A workload sets `spec.replicas` while an autoscaler manages it.
 
@@ -310,7 +310,7 @@ def replicas_with_autoscaler(workload: Resource, index: Index):
         )
 
 
-@rule("PR315", "autoscaler-cannot-scale", Level.NOTE, section=4, kinds=AUTOSCALER_KINDS)
+@rule("PR315", "autoscaler-cannot-scale", Level.NOTE, section=4, kinds=AUTOSCALERS)
 def autoscaler_cannot_scale(autoscaler: Resource, index: Index):
     """An autoscaler's maximum equals its minimum.
 

@@ -21,8 +21,8 @@ from typing import Any
 
 from prodready.index import Index
 from prodready.kubernetes import (
-    LONG_RUNNING_KINDS,
-    WORKLOAD_KINDS,
+    LONG_RUNNING,
+    WORKLOADS,
     Container,
     PodTemplate,
     containers,
@@ -32,21 +32,21 @@ from prodready.kubernetes import (
     own_pod_template,
     sequence,
 )
-from prodready.model import Level, Path, Problem, Resource
+from prodready.model import KeyPath, Level, Problem, Resource
 from prodready.registry import rule
 
 # --- reading securityContext -----------------------------------------------------------------------
 
 
-def _pod_context_path(template: PodTemplate) -> Path:
+def _pod_context_path(template: PodTemplate) -> KeyPath:
     return template.path + ("securityContext",)
 
 
-def _container_context_path(container: Container) -> Path:
+def _container_context_path(container: Container) -> KeyPath:
     return container.path + ("securityContext",)
 
 
-def _effective(template: PodTemplate, container: Container, *keys: str) -> tuple[Any, Path | None]:
+def _effective(template: PodTemplate, container: Container, *keys: str) -> tuple[Any, KeyPath | None]:
     """The value of a securityContext field that exists on both levels, as the kubelet sees it: the
     container's when it sets the key, else the pod's; with the path of the key that was read (None and
     None when neither sets it)."""
@@ -62,7 +62,7 @@ def _effective(template: PodTemplate, container: Container, *keys: str) -> tuple
     return None, None
 
 
-def _container_field(container: Container, *keys: str) -> tuple[Any, Path | None]:
+def _container_field(container: Container, *keys: str) -> tuple[Any, KeyPath | None]:
     """A field that exists only in the container's securityContext, with its path (None, None if unset)."""
     value: Any = mapping(container.body.get("securityContext"))
     for key in keys:
@@ -80,7 +80,7 @@ def _is_windows(template: PodTemplate) -> bool:
     return "windows" in (selector.get("kubernetes.io/os"), selector.get("beta.kubernetes.io/os"))
 
 
-def _capabilities(container: Container, field: str) -> list[tuple[str, Path]]:
+def _capabilities(container: Container, field: str) -> list[tuple[str, KeyPath]]:
     """(name in upper case without `CAP_`, path) of each entry of `capabilities.add` or `.drop`."""
     values, path = _container_field(container, "capabilities", field)
     found = []
@@ -108,7 +108,7 @@ def _positive_integer(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
-@rule("PR701", "run-as-root", Level.WARNING, section=10, kinds=WORKLOAD_KINDS)
+@rule("PR701", "run-as-root", Level.WARNING, section=10, kinds=WORKLOADS)
 def run_as_root(workload: Resource, index: Index):
     """A container may run as root.
 
@@ -207,7 +207,7 @@ def _windows_root(workload: Resource, template: PodTemplate, container: Containe
 # --- PR702 ---------------------------------------------------------------------------------------
 
 
-@rule("PR702", "privileged-container", Level.ERROR, section=10, kinds=WORKLOAD_KINDS)
+@rule("PR702", "privileged-container", Level.ERROR, section=10, kinds=WORKLOADS)
 def privileged_container(workload: Resource, index: Index):
     """A container runs privileged.
 
@@ -249,7 +249,7 @@ def privileged_container(workload: Resource, index: Index):
 # --- PR703 ---------------------------------------------------------------------------------------
 
 
-@rule("PR703", "privilege-escalation-allowed", Level.WARNING, section=10, kinds=WORKLOAD_KINDS)
+@rule("PR703", "privilege-escalation-allowed", Level.WARNING, section=10, kinds=WORKLOADS)
 def privilege_escalation_allowed(workload: Resource, index: Index):
     """A container allows privilege escalation.
 
@@ -320,7 +320,7 @@ def privilege_escalation_allowed(workload: Resource, index: Index):
 # --- PR704 ---------------------------------------------------------------------------------------
 
 
-@rule("PR704", "writable-root-filesystem", Level.NOTE, section=10, kinds=WORKLOAD_KINDS)
+@rule("PR704", "writable-root-filesystem", Level.NOTE, section=10, kinds=WORKLOADS)
 def writable_root_filesystem(workload: Resource, index: Index):
     """A container can write to its root filesystem.
 
@@ -386,7 +386,7 @@ _HOST_NAMESPACES = {
 }
 
 
-@rule("PR705", "host-namespace", Level.ERROR, section=10, kinds=WORKLOAD_KINDS)
+@rule("PR705", "host-namespace", Level.ERROR, section=10, kinds=WORKLOADS)
 def host_namespace(workload: Resource, index: Index):
     """A pod shares a namespace of the node: network, processes or IPC.
 
@@ -430,7 +430,7 @@ def host_namespace(workload: Resource, index: Index):
 # --- PR706 ---------------------------------------------------------------------------------------
 
 
-@rule("PR706", "capabilities-not-dropped", Level.NOTE, section=10, kinds=WORKLOAD_KINDS)
+@rule("PR706", "capabilities-not-dropped", Level.NOTE, section=10, kinds=WORKLOADS)
 def capabilities_not_dropped(workload: Resource, index: Index):
     """A container keeps the runtime's default Linux capabilities.
 
@@ -611,11 +611,12 @@ def _other_plugin_policy(workload: Resource, index: Index) -> bool:
 
 def _isolated(workload: Resource, template: PodTemplate, index: Index) -> bool:
     return any(
-        policy.group == "networking.k8s.io" for policy in index.selecting("NetworkPolicy", template, workload)
+        policy.group == "networking.k8s.io"
+        for policy in index.selecting("networking.k8s.io/NetworkPolicy", template, workload)
     )
 
 
-@rule("PR708", "no-network-policy", Level.WARNING, section=10, kinds=LONG_RUNNING_KINDS)
+@rule("PR708", "no-network-policy", Level.WARNING, section=10, kinds=LONG_RUNNING)
 def no_network_policy(workload: Resource, index: Index):
     """No NetworkPolicy selects a long-running workload's pods.
 
@@ -742,7 +743,7 @@ def _literal_secret(value: Any) -> bool:
     return not any(marker in text for marker in ("$(", "${", "{{"))
 
 
-@rule("PR709", "secret-in-env-literal", Level.WARNING, section=10, kinds=WORKLOAD_KINDS)
+@rule("PR709", "secret-in-env-literal", Level.WARNING, section=10, kinds=WORKLOADS)
 def secret_in_env_literal(workload: Resource, index: Index):
     """A credential is written into a container's environment as a literal value.
 

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 from prodready.index import Index
-from prodready.model import Level, Problem, Resource
+from prodready.model import ABSENT, UNKNOWN, Level, Problem, Resource, is_unknown
 from prodready.registry import rule
-from prodready.terraform import ABSENT, UNKNOWN, address, blocks, boolean, is_unknown, number, value
+from prodready.terraform import address, blocks, boolean, number, value
 
 
 def may_point_at(other: Resource, target: Resource, found: Any, names: Callable[[str], bool]) -> bool | None:

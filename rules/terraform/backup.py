@@ -8,23 +8,18 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from prodready.index import Index
-from prodready.model import Level, Problem, Resource
+from prodready.model import ABSENT, UNKNOWN, Level, Option, Problem, Resource, is_unknown
 from prodready.registry import rule
 from prodready.rules.terraform.observability import maybe_referrers
-from prodready.terraform import (
-    ABSENT,
-    UNKNOWN,
-    address,
-    blocks,
-    boolean,
-    each_block,
-    is_unknown,
-    number,
-    passed_to_module,
-    value,
-)
+from prodready.terraform import address, blocks, boolean, each_block, number, passed_to_module, value
 
 RDS_KINDS = {"aws_db_instance", "aws_rds_cluster"}
+BACKUP_RETENTION_DAYS = Option(
+    "backup-retention-days",
+    7,
+    "The fewest days an RDS database keeps its automated backups (PR650).",
+    {"type": "integer", "minimum": 1},
+)
 
 # The service part of an ARN that AWS Backup selects each kind of resource by.
 BACKUP_SERVICE = {
@@ -42,8 +37,15 @@ def is_read_replica(database: Resource) -> bool:
     return database.kind == "aws_db_instance" and source is not ABSENT and source != ""
 
 
-@rule("PR650", "rds-backup-retention", Level.WARNING, section=9, kinds=RDS_KINDS)
-def rds_backup_retention(database: Resource, index: Index):
+@rule(
+    "PR650",
+    "rds-backup-retention",
+    Level.WARNING,
+    section=9,
+    kinds=RDS_KINDS,
+    options=[BACKUP_RETENTION_DAYS],
+)
+def rds_backup_retention(database: Resource, backup_retention_days: int):
     """An RDS database keeps automated backups for less than a week.
 
     ## What it checks
@@ -82,7 +84,7 @@ def rds_backup_retention(database: Resource, index: Index):
         )
         return
     days = number(retention)
-    minimum = index.options["backup-retention-days"]
+    minimum = backup_retention_days
     if days is None or days >= minimum:
         return
     if days <= 0:

@@ -6,9 +6,9 @@ bad, never on UNKNOWN. An attribute set to `null` is the same as an absent one, 
 from typing import Any
 
 from prodready.index import Index
-from prodready.model import Level, Problem, Resource
+from prodready.model import ABSENT, UNKNOWN, Level, Problem, Resource
 from prodready.registry import rule
-from prodready.terraform import ABSENT, UNKNOWN, address, blocks, each_block, value
+from prodready.terraform import address, blocks, each_block, value
 
 # Resources that put an autoscaling group behind a load balancer from outside the group.
 ASG_ATTACHMENTS = ("aws_autoscaling_attachment", "aws_autoscaling_traffic_source_attachment")

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from prodready.index import Index
-from prodready.model import Level, Problem, Resource
+from prodready.model import ABSENT, UNKNOWN, Level, Problem, Resource
 from prodready.registry import rule
-from prodready.terraform import ABSENT, UNKNOWN, address, blocks, each_block, value
+from prodready.terraform import address, blocks, each_block, value
 
 _POLICY_OWNERS = {"aws_iam_policy", "aws_iam_role_policy", "aws_iam_user_policy", "aws_iam_group_policy"}
 _POLICY_DOCUMENT = "data.aws_iam_policy_document"

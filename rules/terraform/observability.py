@@ -4,19 +4,9 @@ Values are three-valued: a rule fires on a known bad value or on an absent attri
 bad, never on UNKNOWN. An attribute set to `null` is the same as an absent one, as in Terraform."""
 
 from prodready.index import Index
-from prodready.model import Level, Problem, Resource
+from prodready.model import ABSENT, UNKNOWN, Level, Problem, Resource, is_unknown
 from prodready.registry import rule
-from prodready.terraform import (
-    ABSENT,
-    UNKNOWN,
-    address,
-    blocks,
-    boolean,
-    is_unknown,
-    number,
-    passed_to_module,
-    value,
-)
+from prodready.terraform import address, blocks, boolean, number, passed_to_module, value
 
 REQUIRED_CONTROL_PLANE_LOGS = ("api", "audit")
 

@@ -4,9 +4,9 @@ Values are three-valued: a rule fires on a known bad value or on an absent attri
 bad, never on UNKNOWN. An attribute set to `null` is the same as an absent one, as in Terraform."""
 
 from prodready.index import Index
-from prodready.model import Level, Problem, Resource
+from prodready.model import UNKNOWN, Level, Problem, Resource
 from prodready.registry import rule
-from prodready.terraform import UNKNOWN, address, blocks, value
+from prodready.terraform import address, blocks, value
 
 
 @rule("PR450", "ecs-no-rollback", Level.WARNING, section=4, kinds={"aws_ecs_service"})

@@ -1,4 +1,4 @@
-"""Point findings in rendered manifests back at the files people edit.
+"""The locate stage: point findings in rendered manifests back at the files people edit.
 
 `helm template` writes `# Source: <chart>/templates/<file>` above each document, and `kustomize build`
 with `buildMetadata: [originAnnotations]` writes a `config.kubernetes.io/origin` annotation. When that file
@@ -10,12 +10,13 @@ code scanning.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from functools import cached_property
 
 from prodready.kubernetes import dig, mapping
-from prodready.model import Location, Path, Resource
+from prodready.model import Finding, KeyPath, Location, RelatedLocation, Resource
 
 _SKIPPED_DIRECTORIES = {"node_modules", "vendor"}
 _CHART_NAME = re.compile(r"^name:\s*['\"]?([^'\"\s#]+)", re.MULTILINE)
@@ -72,7 +73,7 @@ class Origins:
                         templates.setdefault(f"{chart}/templates/{relative}", path)
         return templates, yaml_files
 
-    def locate(self, resource: Resource, path: Path) -> Location | None:
+    def locate(self, resource: Resource, path: KeyPath) -> Location | None:
         """Where in the file people edit a finding about `path` in `resource` belongs, if that file exists."""
         if resource.helm_source:
             template = self._template(resource.helm_source)
@@ -106,7 +107,7 @@ class Origins:
                 self._lines[path] = []
         return self._lines[path]
 
-    def _in_template(self, template: str, resource: Resource, path: Path) -> Location:
+    def _in_template(self, template: str, resource: Resource, path: KeyPath) -> Location:
         """The line of the key the finding is about, searched along the path so that `resources:` under
         the right container is found; line 1 when the template does not spell the key out."""
         lines = self._text_lines(template)
@@ -146,7 +147,7 @@ class Origins:
         matches = [path for path in self._files[1] if path.endswith(suffix)]
         return matches[0] if len(matches) == 1 else None
 
-    def _in_origin_file(self, source: str, resource: Resource, path: Path) -> Location:
+    def _in_origin_file(self, source: str, resource: Resource, path: KeyPath) -> Location:
         if source not in self._resources:
             from prodready.sources.yaml import load_manifests
 
@@ -163,3 +164,17 @@ class Origins:
         if len(named) == 1 or len(candidates) == 1:
             return (named or candidates)[0].locate(path)
         return Location(_display(source), 1, 1)
+
+
+def locate(findings: list[Finding], roots: list[str]) -> list[Finding]:
+    """The findings, those about rendered manifests moved to the template or origin file they came from
+    when it is found below `roots`; the rendered place stays as a related location."""
+    origins = Origins(roots)
+    located = []
+    for finding in findings:
+        origin = origins.locate(finding.resource, finding.path) if finding.resource is not None else None
+        if origin is not None:
+            related = (RelatedLocation(finding.location, "rendered manifest"), *finding.related)
+            finding = dataclasses.replace(finding, location=origin, related=related)
+        located.append(finding)
+    return located

@@ -287,9 +287,15 @@ class RuleMeta:
 
     @property
     def doc(self) -> str:
+        """The docstring, and an *Options* section built from the declared options."""
         import inspect
+        import json
 
-        return inspect.cleandoc(self.check.__doc__ or "")
+        doc = inspect.cleandoc(self.check.__doc__ or "")
+        if not self.options:
+            return doc
+        lines = [f"- `{o.name}` (default `{json.dumps(o.default)}`): {o.doc}" for o in self.options]
+        return doc + "\n\n## Options\nSet under `options:` in the configuration.\n\n" + "\n".join(lines)
 
     @property
     def summary(self) -> str:
@@ -313,3 +319,15 @@ class Notification:
 
     message: str
     file: str | None = None
+
+
+@dataclass
+class ScanResult:
+    """What a scan hands the reports."""
+
+    findings: list[Finding]
+    notifications: list[Notification]
+    rules: list[RuleMeta]  # the rules that ran
+    files: int
+    resources: int
+    checked: dict[str, int]  # rule ID → subjects it was run on

@@ -11,19 +11,9 @@ from prodready.config import DEFAULT_MAX_FILE_SIZE_MB, Config
 from prodready.discover import discover
 from prodready.index import Index
 from prodready.locate import locate
-from prodready.model import Finding, Notification, RuleMeta
+from prodready.model import Finding, ScanResult
 from prodready.registry import choose_rules
 from prodready.sources.load import TerraformInput, load
-
-
-@dataclass
-class ScanResult:
-    findings: list[Finding]
-    notifications: list[Notification]
-    rules: list[RuleMeta]  # the rules that ran
-    files: int
-    resources: int
-    checked: dict[str, int]  # rule ID → subjects it was run on
 
 
 @dataclass

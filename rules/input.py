@@ -1,13 +1,24 @@
 """Problems with the input itself, found while loading it. The loaders find them; these rules report them,
 so that selection, levels and suppressions treat them like any other finding."""
 
+from collections.abc import Iterator
+
 from prodready.index import Index
-from prodready.model import Level, Problem, Scope
+from prodready.model import (
+    DUPLICATE_KEY,
+    INVALID_INPUT,
+    NOT_AN_OBJECT,
+    UNUSED_SUPPRESSION,
+    Level,
+    Problem,
+    Scope,
+    SuppressionMark,
+)
 from prodready.registry import rule
 
 
-@rule("PR001", "invalid-input", Level.ERROR, section=None, scope=Scope.UNIT)
-def invalid_input(index: Index):
+@rule(INVALID_INPUT, "invalid-input", Level.ERROR, section=None, scope=Scope.UNIT)
+def invalid_input(index: Index) -> Iterator[Problem]:
     """A file could not be read as YAML or HCL.
 
     ## What it checks
@@ -31,11 +42,11 @@ def invalid_input(index: Index):
     Correct the syntax at the line shown. Helm templates are not YAML until rendered: scan the output of
     `helm template` instead of the chart's `templates/` directory.
     """
-    yield from index.input_problems("PR001")
+    yield from index.input_problems(INVALID_INPUT)
 
 
-@rule("PR002", "duplicate-key", Level.WARNING, section=None, scope=Scope.UNIT)
-def duplicate_key(index: Index):
+@rule(DUPLICATE_KEY, "duplicate-key", Level.WARNING, section=None, scope=Scope.UNIT)
+def duplicate_key(index: Index) -> Iterator[Problem]:
     """A YAML mapping has the same key twice.
 
     ## What it checks
@@ -57,11 +68,11 @@ def duplicate_key(index: Index):
     ## Fix
     Merge the two entries into one.
     """
-    yield from index.input_problems("PR002")
+    yield from index.input_problems(DUPLICATE_KEY)
 
 
-@rule("PR003", "not-a-k8s-object", Level.NOTE, section=None, scope=Scope.UNIT, default_on=False)
-def not_a_k8s_object(index: Index):
+@rule(NOT_AN_OBJECT, "not-a-k8s-object", Level.NOTE, section=None, scope=Scope.UNIT, default_on=False)
+def not_a_k8s_object(index: Index) -> Iterator[Problem]:
     """A YAML document is not a Kubernetes object (off by default).
 
     ## What it checks
@@ -83,11 +94,11 @@ def not_a_k8s_object(index: Index):
     ## Fix
     Add `apiVersion` and `kind`, or keep non-manifest YAML out of the scanned paths.
     """
-    yield from index.input_problems("PR003")
+    yield from index.input_problems(NOT_AN_OBJECT)
 
 
-@rule("PR004", "unused-suppression", Level.NOTE, section=None, scope=Scope.SUPPRESSIONS)
-def unused_suppression(unused):
+@rule(UNUSED_SUPPRESSION, "unused-suppression", Level.NOTE, section=None, scope=Scope.SUPPRESSIONS)
+def unused_suppression(unused: list[tuple[SuppressionMark, tuple[str, ...]]]) -> Iterator[Problem]:
     """A suppression suppresses nothing.
 
     ## What it checks

@@ -13,7 +13,7 @@ def render(format: str, result, color: bool = False, show_suppressed: bool = Fal
     module = importlib.import_module(f"prodready.report.{format}")
     if format == "text":
         return module.render(result, color=color, show_suppressed=show_suppressed)
-    return module.render(result, color=color)
+    return module.render(result)
 
 
 def escape_control(text: str) -> str:

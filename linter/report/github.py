@@ -40,7 +40,7 @@ def command(finding) -> str:
     return f"::{_COMMANDS[finding.level]} {properties}::{escape_data(finding.message)}"
 
 
-def render(result, color: bool = False) -> str:
+def render(result) -> str:
     findings = [finding for finding in result.findings if finding.suppression is None]
     by_kind: dict[str, list] = {kind: [] for kind in _COMMANDS.values()}
     for finding in findings:

@@ -11,7 +11,7 @@ def _location(location) -> dict:
     return {"file": location.file, "line": location.line, "column": location.column}
 
 
-def render(result, color: bool = False) -> str:
+def render(result) -> str:
     document = {
         "version": __version__,
         "findings": [

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from prodready.model import RuleMeta
-from prodready.report.scorecard import TITLES
+from prodready.checklist import TITLES
 
 DOCS_URL = "https://github.com/prodready/prodready/blob/main/docs/rules.md"
 

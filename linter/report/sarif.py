@@ -148,7 +148,7 @@ def _notification(message: str, file: str | None) -> sarif.Notification:
     )
 
 
-def render(result, color: bool = False) -> str:
+def render(result) -> str:
     rules = result.rules
     rule_index = {meta.id: number for number, meta in enumerate(rules)}
     findings, left_out = _kept(result.findings)

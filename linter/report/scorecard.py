@@ -3,26 +3,9 @@ many checks they made, the findings by level and a verdict; sections no manifest
 
 from __future__ import annotations
 
+from prodready.checklist import SECTIONS
 from prodready.model import Level
 from prodready.report import counts_by_level
-
-# The production-readiness checklist's sections: number, title, rules that serve the section besides those whose own section
-# it is (§ 6 reads the requests and autoscaler bounds that § 4's rules check), and whether manifests and
-# Terraform can show it at all.
-SECTIONS: tuple[tuple[int, str, tuple[str, ...], bool], ...] = (
-    (1, "Alerts and metrics", (), True),
-    (2, "Dashboards, SOPs, runbooks", (), True),
-    (3, "On-call and escalation", (), True),
-    (4, "Deployment", (), True),
-    (5, "Observability and tracing", (), True),
-    (6, "Load tests and capacity", ("PR201", "PR312", "PR315"), True),
-    (7, "Quality", (), False),
-    (8, "Release", (), True),
-    (9, "Disaster recovery", (), True),
-    (10, "Compliance and security", (), True),
-    (11, "Documentation", (), False),
-)
-TITLES = {number: title for number, title, _, _ in SECTIONS}
 
 NOT_CHECKABLE = "➖ not statically checkable"
 NOT_SELECTED = "➖ no rules selected"
@@ -47,7 +30,7 @@ def verdict(counts: dict[str, int], checks: int = 1) -> str:
     return f"{mark} {_levels(counts)}"
 
 
-def render(result, color: bool = False) -> str:
+def render(result) -> str:
     findings = [finding for finding in result.findings if finding.suppression is None]
     ran = {meta.id: meta for meta in result.rules}
     scanned = f"{_plural(result.files, 'file')}, {_plural(result.resources, 'resource')}"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-def render(result, color: bool = False) -> str:
+def render(result) -> str:
     counts: dict[str, int] = {}
     levels: dict[str, set] = {}
     rules = {}

@@ -111,7 +111,7 @@ class Origins:
         """The line of the key the finding is about, searched along the path so that `resources:` under
         the right container is found; line 1 when the template does not spell the key out."""
         lines = self._text_lines(template)
-        patterns = []
+        patterns: list[re.Pattern[str] | None] = []
         for depth, step in enumerate(path):
             if isinstance(step, str):
                 patterns.append(re.compile(rf"^(\s*)(- )?{re.escape(step)}:"))
@@ -168,13 +168,14 @@ class Origins:
 
 def locate(findings: list[Finding], roots: list[str]) -> list[Finding]:
     """The findings, those about rendered manifests moved to the template or origin file they came from
-    when it is found below `roots`; the rendered place stays as a related location."""
+    when it is found below `roots`; the rendered place stays as a related location. A base that several
+    overlays render gives the same finding at the same place several times: it is reported once."""
     origins = Origins(roots)
-    located = []
+    located: dict[tuple[str, Location, str], Finding] = {}
     for finding in findings:
         origin = origins.locate(finding.resource, finding.path) if finding.resource is not None else None
         if origin is not None:
             related = (RelatedLocation(finding.location, "rendered manifest"), *finding.related)
             finding = dataclasses.replace(finding, location=origin, related=related)
-        located.append(finding)
-    return located
+        located.setdefault((finding.rule.id, finding.location, finding.message), finding)
+    return list(located.values())

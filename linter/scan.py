@@ -11,9 +11,10 @@ from prodready.config import DEFAULT_MAX_FILE_SIZE_MB, Config
 from prodready.discover import discover
 from prodready.index import Index
 from prodready.locate import locate
-from prodready.model import Finding, ScanResult
+from prodready.model import Finding, Notification, ScanResult
 from prodready.registry import choose_rules
-from prodready.sources.load import TerraformInput, load
+from prodready.render import RenderOptions, render
+from prodready.sources.load import TerraformInput, load, load_rendered
 
 
 @dataclass
@@ -27,6 +28,8 @@ class ScanOptions:
     jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
     cache: bool = True
     chart_roots: list[str] = field(default_factory=list)
+    helm_values: list[str] = field(default_factory=list)  # -f for every chart rendered
+    helm_set: list[str] = field(default_factory=list)  # --set for every chart rendered
     config: Config = field(default_factory=Config)
     baseline: str | None = None
     report_files: list[str] | None = None  # report only findings in these files; scan their units as context
@@ -67,22 +70,46 @@ def scan(
         exclude=config.get("exclude", []),
         base=config.directory,
     )
+    renderings = render(
+        discovery.units,
+        RenderOptions(tuple(options.helm_values), tuple(options.helm_set), options.jobs, options.cache),
+    )
+    not_rendered = [
+        path for r in renderings if r.data is None and not r.problems for path in r.unit.manifests
+    ]
     loaded = load(
-        [source.path for source in discovery.files if source.kind == "yaml"],
+        [source.path for source in discovery.files if source.kind == "yaml"] + not_rendered,
         [source.path for source in discovery.files if source.kind == "terraform"],
         options.size_limit,
         TerraformInput(options.var_files, options.jobs, options.cache),
         stdin,
         progress,
     )
-    index = Index(loaded.resources, discovery.problems + loaded.problems)
-    findings, failures, checked = engine.run(rules, index, config.options)
+    render_problems = [problem for rendering in renderings for problem in rendering.problems]
+    # Each rendered chart or root is a unit of its own: its objects see only each other.
+    units = [(loaded, discovery.problems + render_problems + loaded.problems)]
+    for rendering in renderings:
+        if rendering.data is not None:
+            rendered = load_rendered(rendering.name, rendering.data)
+            units.append((rendered, rendered.problems))
+    findings: list[Finding] = []
+    failures: list[Notification] = []
+    checked: dict[str, int] = {}
+    for unit, problems in units:
+        found, failed, counts = engine.run(rules, Index(unit.resources, problems), config.options)
+        findings += found
+        failures += failed
+        for rule_id, count in counts.items():
+            checked[rule_id] = checked.get(rule_id, 0) + count
+    resources = [resource for unit, _ in units for resource in unit.resources]
+    comments = [comment for unit, _ in units for comment in unit.comments]
     findings = suppress.apply(
-        findings, rules, loaded.resources, loaded.comments, config.path_ignores(), config.directory, baseline
+        findings, rules, resources, comments, config.path_ignores(), config.directory, baseline
     )
     roots = options.chart_roots + [
         p if os.path.isdir(p) else os.path.dirname(p) or "." for p in paths if p != "-"
     ]
+    roots += [os.path.dirname(os.path.abspath(unit.directory)) for unit in discovery.units]
     findings = locate(findings, [*roots, "."])
     if options.report_files is not None:
         report_files = {os.path.abspath(path) for path in options.report_files}
@@ -90,9 +117,9 @@ def scan(
     findings.sort(key=lambda finding: finding.sort_key)
     return ScanResult(
         findings=findings,
-        notifications=discovery.notifications + failures,
+        notifications=discovery.notifications + [n for r in renderings for n in r.notifications] + failures,
         rules=[meta for meta, _ in rules],
-        files=len(discovery.files),
-        resources=len(loaded.resources),
+        files=len(discovery.files) + len(not_rendered) + sum(1 for r in renderings if r.data is not None),
+        resources=len(resources),
         checked=checked,
     )

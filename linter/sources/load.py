@@ -9,9 +9,13 @@ import os
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from prodready.model import INVALID_INPUT, STDIN, Location, Problem, Resource, SuppressionMark
 from prodready.sources import suppression_comments
+
+if TYPE_CHECKING:  # parsing HCL imports lark: only when there is Terraform
+    from prodready.sources.hcl import HclFile
 
 # python-hcl2 parses about 0.1 MB/s and needs some 200 bytes of memory per byte, growing faster than the
 # file: a larger .tf file would take minutes and gigabytes. Real ones are a few kilobytes.
@@ -86,7 +90,15 @@ def load_yaml(path: str, max_size: int, stdin: Callable[[int], bytes] = lambda l
     return Loaded(resources, problems, suppression_comments(data, path))
 
 
-def parse_terraform_file(path: str, data: bytes):  # -> HclFile | Problem, imported lazily
+def load_rendered(name: str, data: bytes) -> Loaded:
+    """The manifests a chart or kustomization rendered to, read as one file named `name`."""
+    from prodready.sources.yaml import load_manifests
+
+    resources, problems = load_manifests(data, name)
+    return Loaded(resources, problems, suppression_comments(data, name))
+
+
+def parse_terraform_file(path: str, data: bytes) -> HclFile | Problem:
     """An HclFile, or the PR001 problem that kept the file from parsing. Runs in worker processes."""
     from prodready.sources import text_problem
     from prodready.sources.hcl import HclSyntaxError, parse_hcl
@@ -101,13 +113,15 @@ def parse_terraform_file(path: str, data: bytes):  # -> HclFile | Problem, impor
         return Problem(f"invalid HCL: {error}", location=Location(path, error.line, error.column))
 
 
-def _parse_all(named_data: list[tuple[str, bytes]], terraform: TerraformInput) -> list:
+def _parse_all(named_data: list[tuple[str, bytes]], terraform: TerraformInput) -> list[HclFile | Problem]:
     """Parse HCL files, from the cache where it has them, the rest in parallel across `terraform.jobs`."""
     from prodready.cache import ParseCache
     from prodready.sources.hcl import HclFile
 
     cache = ParseCache("hcl") if terraform.cache else None
-    results: list = [cache.get(data, HclFile) if cache else None for _, data in named_data]
+    results: list = [
+        cache.get(data, HclFile) if cache else None for _, data in named_data
+    ]  # None: not cached
     missing = [number for number, result in enumerate(results) if result is None]
     if terraform.jobs > 1 and len(missing) > 8:
         from concurrent.futures import ProcessPoolExecutor

@@ -1,0 +1,282 @@
+"""The render stage: Helm charts and Kustomize roots become manifests through the user's own engines
+(`helm template`, `kustomize build` or `kubectl kustomize`), offline, in parallel, cached by a hash of
+everything they read.
+
+Kustomize is asked for origin annotations through a wrapper kustomization, so that findings can point at
+the base file an object came from; Helm writes `# Source:` comments itself."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import cache
+
+from prodready.discover import Unit
+from prodready.model import INVALID_INPUT, Location, Notification, Problem
+
+RENDER_TIMEOUT = 120  # seconds for one chart or root: a template that loops must not hang the hook
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    helm_values: tuple[str, ...] = ()  # -f files for every chart, in order: later files win
+    helm_set: tuple[str, ...] = ()  # --set KEY=VALUE for every chart
+    jobs: int = 1
+    cache: bool = True
+
+
+@dataclass
+class Rendering:
+    """What one unit rendered to: the manifests as `helm template` or `kustomize build` printed them (None
+    when it did not render), or the problem that kept it from rendering."""
+
+    unit: Unit
+    name: str  # how findings name the rendered stream
+    data: bytes | None = None
+    problems: list[tuple[str, Problem]] = field(default_factory=list)
+    notifications: list[Notification] = field(default_factory=list)
+
+
+@cache
+def _engine(kind: str) -> tuple[list[str], str] | None:
+    """The command that renders a unit of this kind, and the engine's version (part of the cache key)."""
+    if kind == "helm":
+        helm = shutil.which("helm")
+        if helm is None:
+            return None
+        return [helm, "template"], _version([helm, "version", "--short"])
+    kustomize = shutil.which("kustomize")
+    if kustomize is not None:
+        return [kustomize, "build"], _version([kustomize, "version"])
+    kubectl = shutil.which("kubectl")
+    if kubectl is not None:
+        return [kubectl, "kustomize"], _version([kubectl, "version", "--client"])
+    return None
+
+
+def _version(command: list[str]) -> str:
+    try:
+        return subprocess.run(command, capture_output=True, text=True, timeout=30).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def _files_below(directory: str) -> Iterable[str]:
+    for top, subdirectories, names in os.walk(directory):
+        subdirectories.sort()
+        for name in sorted(names):
+            yield os.path.join(top, name)
+
+
+def _content_hash(parts: Iterable[str], files: Iterable[str]) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode() + b"\0")
+    for path in sorted(set(files)):
+        digest.update(path.encode() + b"\0")
+        try:
+            with open(path, "rb") as handle:
+                digest.update(hashlib.sha256(handle.read()).digest())
+        except OSError:
+            digest.update(b"unreadable")
+    return digest.hexdigest()
+
+
+def _cache_path(key: str) -> str:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "prodready", "render", key[:2], key)
+
+
+def _cached(key: str) -> bytes | None:
+    try:
+        with open(_cache_path(key), "rb") as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+
+def _store(key: str, data: bytes) -> None:
+    path = _cache_path(key)
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path))
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.replace(temporary, path)
+    except OSError:
+        pass  # a cache that cannot be written only costs the next run a render
+
+
+# `template: shop/templates/deployment.yaml:12:3: executing …` or `parse error at (shop/templates/x.yaml:5)`
+_HELM_PLACE = re.compile(
+    r"(?P<file>[\w.\-]+(?:/charts/[\w.\-]+)*/templates/[^\s:()]+):(?P<line>\d+)(?::(?P<column>\d+))?"
+)
+_HELM_MISSING = re.compile(r"missing in charts/ directory: (?P<names>[\w.\-, ]+)")
+
+
+def _helm_problem(unit: Unit, message: str) -> Problem:
+    """PR001 at the template line helm names, at the missing dependency's line of Chart.yaml, else at
+    Chart.yaml's first line."""
+    text = f"the chart does not render: {message}"
+    place = _HELM_PLACE.search(message)
+    if place:
+        inside_chart = place.group("file").split("/", 1)[1]
+        path = os.path.join(unit.directory, inside_chart)
+        if os.path.isfile(path):
+            location = Location(path, int(place.group("line")), int(place.group("column") or 1))
+            return Problem(text, location=location)
+    chart_file = os.path.join(unit.directory, "Chart.yaml")
+    missing = _HELM_MISSING.search(message)
+    if missing:
+        name = missing.group("names").split(",")[0].strip()
+        text += " (vendor it with `helm dependency build` before scanning: prodready never downloads)"
+        return Problem(text, location=Location(chart_file, _line_naming(chart_file, name), 1))
+    return Problem(text, location=Location(chart_file, 1, 1))
+
+
+def _line_naming(path: str, name: str) -> int:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            for number, line in enumerate(handle, start=1):
+                if re.search(rf"\bname:\s*['\"]?{re.escape(name)}['\"]?\s*$", line):
+                    return number
+    except OSError:
+        pass
+    return 1
+
+
+def _error_text(stderr: bytes) -> str:
+    lines = [line.strip() for line in stderr.decode("utf-8", "replace").splitlines() if line.strip()]
+    text = " ".join(lines)
+    return text.removeprefix("Error: ")[:2000]
+
+
+def _run(command: list[str], directory: str | None = None) -> tuple[bytes | None, str]:
+    environment = {**os.environ, "HELM_NO_PLUGINS": "1"}
+    try:
+        completed = subprocess.run(
+            command, capture_output=True, timeout=RENDER_TIMEOUT, cwd=directory, env=environment
+        )
+    except subprocess.TimeoutExpired:
+        return None, f"did not finish in {RENDER_TIMEOUT} s"
+    except OSError as error:
+        return None, f"could not run {command[0]}: {error.strerror or error}"
+    if completed.returncode != 0:
+        return None, _error_text(completed.stderr) or f"{command[0]} exited with {completed.returncode}"
+    return completed.stdout, ""
+
+
+def _render_chart(unit: Unit, options: RenderOptions, engine: tuple[list[str], str]) -> Rendering:
+    command, version = engine
+    name = os.path.basename(os.path.normpath(unit.directory))
+    arguments = [*command, name, unit.directory]
+    for values in options.helm_values:
+        arguments += ["-f", values]
+    for setting in options.helm_set:
+        arguments += ["--set", setting]
+    rendering = Rendering(unit, f"{unit.directory} (helm template)")
+    key = _content_hash([version, *arguments], [*_files_below(unit.directory), *options.helm_values])
+    data = _cached(key) if options.cache else None
+    if data is None:
+        data, error = _run(arguments)
+        if data is None:
+            rendering.problems.append((INVALID_INPUT, _helm_problem(unit, error)))
+            return rendering
+        if options.cache:
+            _store(key, data)
+    rendering.data = data
+    return rendering
+
+
+_ORIGIN_BLOCK = re.compile(
+    r"(config\.kubernetes\.io/origin|alpha\.config\.kubernetes\.io/transformations): \|"
+)
+_RELATIVE_PATH = re.compile(r"^(\s*-?\s*(?:path|configuredIn): )(\.\.?/\S+)\s*$")
+
+
+def _absolute_origins(data: bytes, wrapper: str) -> bytes:
+    """Origin and transformer annotations name files relative to the wrapper kustomization: make them
+    absolute, so that locate finds the files wherever the scan runs."""
+    lines = data.decode("utf-8", "replace").split("\n")
+    inside = None  # indentation of the annotation whose block we are in
+    for number, line in enumerate(lines):
+        indent = len(line) - len(line.lstrip())
+        if inside is not None and (indent <= inside or not line.strip()):
+            inside = None
+        if inside is not None:
+            match = _RELATIVE_PATH.match(line)
+            if match:
+                lines[number] = match.group(1) + os.path.normpath(os.path.join(wrapper, match.group(2)))
+        elif _ORIGIN_BLOCK.search(line):
+            inside = indent
+    return "\n".join(lines).encode()
+
+
+def _render_kustomization(unit: Unit, options: RenderOptions, engine: tuple[list[str], str]) -> Rendering:
+    command, version = engine
+    rendering = Rendering(unit, f"{unit.directory} (kustomize build)")
+    if unit.remote:
+        rendering.notifications.append(
+            Notification(
+                f"{unit.directory} was not rendered: it references remote resources "
+                f"({', '.join(unit.remote[:3])}), and prodready never downloads; its files were read as plain manifests",
+                file=unit.directory,
+            )
+        )
+        return rendering
+    key = _content_hash([version, *command], unit.reads)
+    data = _cached(key) if options.cache else None
+    if data is None:
+        with tempfile.TemporaryDirectory(prefix="prodready-") as wrapper:
+            relative = os.path.relpath(os.path.abspath(unit.directory), wrapper)
+            with open(os.path.join(wrapper, "kustomization.yaml"), "w", encoding="utf-8") as handle:
+                handle.write(
+                    f"resources:\n- {relative}\nbuildMetadata: [originAnnotations, transformerAnnotations]\n"
+                )
+            data, error = _run([*command, wrapper])
+            if data is not None:
+                data = _absolute_origins(data, wrapper)
+        if data is None:
+            problem = Problem(
+                f"the kustomization does not build: {error}", location=Location(unit.file, 1, 1)
+            )
+            rendering.problems.append((INVALID_INPUT, problem))
+            return rendering
+        if options.cache:
+            _store(key, data)
+    rendering.data = data
+    return rendering
+
+
+def render(units: list[Unit], options: RenderOptions) -> list[Rendering]:
+    """Every unit rendered, in the order given; units whose engine is not installed come back without
+    data and with a note saying how to get it."""
+
+    def one(unit: Unit) -> Rendering:
+        engine = _engine(unit.kind)
+        if engine is None:
+            wanted = "helm" if unit.kind == "helm" else "kustomize or kubectl"
+            rendering = Rendering(unit, unit.directory)
+            rendering.notifications.append(
+                Notification(
+                    f"{unit.directory} was not rendered: {wanted} is not installed (put it on PATH); "
+                    "its files were read as plain manifests",
+                    file=unit.directory,
+                )
+            )
+            return rendering
+        if unit.kind == "helm":
+            return _render_chart(unit, options, engine)
+        return _render_kustomization(unit, options, engine)
+
+    if options.jobs > 1 and len(units) > 1:
+        with ThreadPoolExecutor(max_workers=options.jobs) as pool:
+            return list(pool.map(one, units))
+    return [one(unit) for unit in units]

@@ -108,9 +108,11 @@ class Origins:
         return self._lines[path]
 
     def _in_template(self, template: str, resource: Resource, path: KeyPath) -> Location:
-        """The line of the key the finding is about, searched along the path so that `resources:` under
-        the right container is found; line 1 when the template does not spell the key out."""
+        """The line of the key the finding is about, searched along the path inside the template's
+        document of the resource's kind, so that `resources:` under the right container of the right
+        object is found; where the template does not spell a key out, the nearest ancestor it does."""
         lines = self._text_lines(template)
+        first, last = _document_of_kind(lines, resource.kind)
         patterns: list[re.Pattern[str] | None] = []
         for depth, step in enumerate(path):
             if isinstance(step, str):
@@ -118,23 +120,26 @@ class Origins:
             elif path[depth - 1 : depth] in (("containers",), ("initContainers",)):
                 name = str(mapping(dig(resource.body, path[: depth + 1])).get("name", ""))
                 patterns.append(
-                    re.compile(rf"^(\s*)(- )?name:\s*['\"]?{re.escape(name)}['\"]?\s*$") if name else None
+                    re.compile(rf"^(\s*)(- )?name:\s*['\"]?{re.escape(name)}['\"]?\s*(#.*)?$")
+                    if name
+                    else None
                 )
-        found_line = 0
-        last_matched = False
+        found = Location(_display(template), first + 1, 1)
+        search_from = first
         for pattern in patterns:
-            last_matched = False
             if pattern is None:
                 continue
-            for number in range(found_line, len(lines)):
+            for number in range(search_from, last):
                 match = pattern.match(lines[number])
                 if match:
-                    found_line, last_matched = number, True
-                    column = len(match.group(1)) + len(match.group(2) or "") + 1
+                    search_from = number
+                    found = Location(
+                        _display(template), number + 1, len(match.group(1)) + len(match.group(2) or "") + 1
+                    )
                     break
-        if patterns and last_matched:
-            return Location(_display(template), found_line + 1, column)
-        return Location(_display(template), 1, 1)
+            else:
+                break
+        return found
 
     # --- Kustomize ----------------------------------------------------------------------------------
 
@@ -164,6 +169,18 @@ class Origins:
         if len(named) == 1 or len(candidates) == 1:
             return (named or candidates)[0].locate(path)
         return Location(_display(source), 1, 1)
+
+
+def _document_of_kind(lines: list[str], kind: str) -> tuple[int, int]:
+    """The first and past-the-last line (0-based) of the template's first document that writes
+    `kind: <kind>`; the whole template when none does (the kind is itself templated)."""
+    starts = [0] + [number for number, line in enumerate(lines) if line.startswith("---")]
+    ends = starts[1:] + [len(lines)]
+    pattern = re.compile(rf"^kind:\s*['\"]?{re.escape(kind)}['\"]?\s*(#.*)?$")
+    for start, end in zip(starts, ends):
+        if any(pattern.match(line) for line in lines[start:end]):
+            return start, end
+    return 0, len(lines)
 
 
 def locate(findings: list[Finding], roots: list[str]) -> list[Finding]:

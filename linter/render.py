@@ -16,7 +16,6 @@ import tempfile
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import cache
 
 from prodready.discover import Unit
 from prodready.model import INVALID_INPUT, Location, Notification, Problem
@@ -44,7 +43,6 @@ class Rendering:
     notifications: list[Notification] = field(default_factory=list)
 
 
-@cache
 def _engine(kind: str) -> tuple[list[str], str] | None:
     """The command that renders a unit of this kind, and the engine's version (part of the cache key)."""
     if kind == "helm":
@@ -259,8 +257,10 @@ def render(units: list[Unit], options: RenderOptions) -> list[Rendering]:
     """Every unit rendered, in the order given; units whose engine is not installed come back without
     data and with a note saying how to get it."""
 
+    engines = {kind: _engine(kind) for kind in sorted({unit.kind for unit in units})}
+
     def one(unit: Unit) -> Rendering:
-        engine = _engine(unit.kind)
+        engine = engines[unit.kind]
         if engine is None:
             wanted = "helm" if unit.kind == "helm" else "kustomize or kubectl"
             rendering = Rendering(unit, unit.directory)

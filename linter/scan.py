@@ -84,6 +84,7 @@ def scan(
         TerraformInput(options.var_files, options.jobs, options.cache),
         stdin,
         progress,
+        templates_are_errors=config.get("unrendered-templates") == "error",
     )
     render_problems = [problem for rendering in renderings for problem in rendering.problems]
     # Each rendered chart or root is a unit of its own: its objects see only each other.
@@ -117,7 +118,12 @@ def scan(
     findings.sort(key=lambda finding: finding.sort_key)
     return ScanResult(
         findings=findings,
-        notifications=discovery.notifications + [n for r in renderings for n in r.notifications] + failures,
+        notifications=[
+            *discovery.notifications,
+            *(n for r in renderings for n in r.notifications),
+            *loaded.notifications,
+            *failures,
+        ],
         rules=[meta for meta, _ in rules],
         files=len(discovery.files) + len(not_rendered) + sum(1 for r in renderings if r.data is not None),
         resources=len(resources),

@@ -25,10 +25,10 @@ def test_helm_findings_move_to_the_template_line_of_their_key(monkeypatch):
     ]
 
 
-def test_a_key_the_template_does_not_spell_out_falls_back_to_line_1(monkeypatch):
+def test_a_key_the_template_does_not_spell_out_points_at_its_nearest_ancestor(monkeypatch):
     rendered = (FIXTURES / "helm" / "rendered.yaml").read_text().replace("- name: web", "- name: web-renamed")
     output = scan_stdin(FIXTURES / "helm", rendered, "--select", "PR201", monkeypatch=monkeypatch)
-    assert output.startswith("shop/templates/deployment.yaml:1:1: warning PR201")
+    assert output.startswith("shop/templates/deployment.yaml:17:7: warning PR201")  # `containers:`
 
 
 def test_without_the_chart_the_rendered_location_stays(monkeypatch, tmp_path):

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import gc
 import os
+import re
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from prodready.model import INVALID_INPUT, STDIN, Location, Problem, Resource, SuppressionMark
+from prodready.model import INVALID_INPUT, STDIN, Location, Notification, Problem, Resource, SuppressionMark
 from prodready.sources import suppression_comments
 
 if TYPE_CHECKING:  # parsing HCL imports lark: only when there is Terraform
@@ -20,6 +21,8 @@ if TYPE_CHECKING:  # parsing HCL imports lark: only when there is Terraform
 # python-hcl2 parses about 0.1 MB/s and needs some 200 bytes of memory per byte, growing faster than the
 # file: a larger .tf file would take minutes and gigabytes. Real ones are a few kilobytes.
 MAX_TERRAFORM_FILE_SIZE = 4 * 1024 * 1024
+
+_TEMPLATE_MARKERS = re.compile(rb"\{\{.*?\}\}|\{%.*?%\}")
 
 # Kinds whose contents no rule reads: only their identity is kept (CRDs are most of the bytes of a
 # typical cluster bundle), which saves memory.
@@ -32,11 +35,13 @@ class Loaded:
     resources: list[Resource] = field(default_factory=list)
     problems: list[tuple[str, Problem]] = field(default_factory=list)  # (input rule ID, problem)
     comments: list[SuppressionMark] = field(default_factory=list)
+    notifications: list[Notification] = field(default_factory=list)
 
     def add(self, other: Loaded) -> None:
         self.resources.extend(other.resources)
         self.problems.extend(other.problems)
         self.comments.extend(other.comments)
+        self.notifications.extend(other.notifications)
 
 
 @dataclass(frozen=True)
@@ -75,14 +80,29 @@ def read_source(
     return data
 
 
-def load_yaml(path: str, max_size: int, stdin: Callable[[int], bytes] = lambda limit: b"") -> Loaded:
-    """One YAML file's resources, input problems and suppression comments."""
+def load_yaml(
+    path: str,
+    max_size: int,
+    stdin: Callable[[int], bytes] = lambda limit: b"",
+    templates_are_errors: bool = False,
+) -> Loaded:
+    """One YAML file's resources, input problems and suppression comments. A file that does not parse
+    and holds Go or Jinja template markers is a template, not a manifest: it is reported as not checked
+    (unless `templates_are_errors`), not as invalid input."""
     data = read_source(path, max_size, stdin)
     if isinstance(data, Problem):
         return Loaded(problems=[(INVALID_INPUT, data)])
     from prodready.sources.yaml import load_manifests
 
     resources, problems = load_manifests(data, path)
+    invalid = [problem for rule, problem in problems if rule == INVALID_INPUT]
+    if invalid and not templates_are_errors and _TEMPLATE_MARKERS.search(data):
+        line = invalid[0].location.line if invalid[0].location else 1
+        message = (
+            f"{path} was not checked: it holds template markers ({{{{ }}}} or {{% %}}) and is not YAML "
+            f"until rendered (line {line}); render it, or set `unrendered-templates: error` to fail on it"
+        )
+        return Loaded(notifications=[Notification(message, file=path)])
     for resource in resources:
         if resource.kind in BODY_UNREAD_KINDS:
             for key in [key for key in resource.body if key not in _KEPT_KEYS]:
@@ -185,6 +205,7 @@ def load(
     terraform: TerraformInput,
     stdin: Callable[[int], bytes] = lambda limit: b"",
     progress: Callable[[int, int], None] = lambda done, total: None,
+    templates_are_errors: bool = False,
 ) -> Loaded:
     """Every file, YAML first, then Terraform; `progress(done, total)` after each file."""
     loaded = Loaded()
@@ -195,7 +216,7 @@ def load(
     gc.disable()
     try:
         for done, path in enumerate(yaml_paths, start=1):
-            loaded.add(load_yaml(path, max_size, stdin))
+            loaded.add(load_yaml(path, max_size, stdin, templates_are_errors))
             progress(done, total)
         if terraform_paths or terraform.var_files:
             loaded.add(load_terraform(terraform_paths, max_size, terraform))

@@ -154,7 +154,7 @@ def parse_documents(data: bytes | str, file: str) -> Iterator[Document]:
     """Every document of a YAML stream, with positions. Raises InvalidYaml at the first error."""
     parser = CParser(data)
     get_event = parser.get_event
-    document: Document | None = None
+    document = Document(None, Location(file, 1, 1), Positions(file))  # replaced at each document start
     stack: list[Any] = []
     keys: list[Any] = []  # per open mapping: the key waiting for its value, or _NO_KEY
     anchors: dict[str, Any] = {}
@@ -441,7 +441,7 @@ def load_manifests(data: bytes, file: str) -> tuple[list[Resource], list[tuple[s
     resources: list[Resource] = []
     for document, helm_source in zip(documents, helm_sources):
         body = document.body
-        if body is None:
+        if body is None or isinstance(body, dict) and "$patch" in body:  # a patch's directive, no object
             continue
         identity = _object(body)
         if identity is None:

@@ -143,7 +143,7 @@ def _line_naming(path: str, name: str) -> int:
     try:
         with open(path, encoding="utf-8", errors="replace") as handle:
             for number, line in enumerate(handle, start=1):
-                if re.search(rf"\bname:\s*['\"]?{re.escape(name)}['\"]?\s*$", line):
+                if re.search(rf"\bname:\s*['\"]?{re.escape(name)}['\"]?\s*(#.*)?$", line):
                     return number
     except OSError:
         pass
@@ -152,8 +152,8 @@ def _line_naming(path: str, name: str) -> int:
 
 def _error_text(stderr: bytes) -> str:
     lines = [line.strip() for line in stderr.decode("utf-8", "replace").splitlines() if line.strip()]
-    text = " ".join(lines)
-    return text.removeprefix("Error: ")[:2000]
+    text = " ".join(line for line in lines if not line.startswith("Use --debug"))
+    return text.removeprefix("Error: ").removeprefix("template: ")[:2000]
 
 
 def _run(command: list[str], directory: str | None = None) -> tuple[bytes | None, str]:

@@ -125,7 +125,9 @@ def scan(
             *failures,
         ],
         rules=[meta for meta, _ in rules],
-        files=len(discovery.files) + len(not_rendered) + sum(1 for r in renderings if r.data is not None),
+        files=len(discovery.files)
+        + len(not_rendered)
+        + sum(1 for r in renderings if r.data is not None or r.problems),
         resources=len(resources),
         checked=checked,
     )

@@ -14,9 +14,10 @@ import dataclasses
 import os
 import re
 from functools import cached_property
+from typing import Any
 
 from prodready.kubernetes import dig, mapping
-from prodready.model import Finding, KeyPath, Location, RelatedLocation, Resource
+from prodready.model import Finding, KeyPath, Location, Positions, RelatedLocation, Resource
 
 _SKIPPED_DIRECTORIES = {"node_modules", "vendor"}
 _CHART_NAME = re.compile(r"^name:\s*['\"]?([^'\"\s#]+)", re.MULTILINE)
@@ -29,11 +30,17 @@ def _display(path: str) -> str:
     return path if relative.startswith(os.pardir) else relative
 
 
+# `{{ .Values.replicaCount }}`, `{{ .Values.image.tag | quote }}`, `{{- toYaml .Values.resources | nindent 12 }}`
+_VALUES_REFERENCE = re.compile(r"\{\{-?\s*(?:toYaml\s+)?\.Values\.([\w.]+)\s*(?:\|[^}]*)?-?\}\}")
+
+
 class Origins:
-    def __init__(self, roots: list[str]) -> None:
+    def __init__(self, roots: list[str], values: dict[str, list[str]] | None = None) -> None:
         self.roots = list(dict.fromkeys(os.path.abspath(root) for root in roots))
+        self.values = values or {}  # rendered stream → the values files its chart was rendered with
         self._lines: dict[str, list[str]] = {}
         self._resources: dict[str, list[Resource]] = {}
+        self._values_documents: dict[str, tuple[Any, Positions] | None] = {}
 
     def _walk(self):
         for root in self.roots:
@@ -73,17 +80,40 @@ class Origins:
                         templates.setdefault(f"{chart}/templates/{relative}", path)
         return templates, yaml_files
 
-    def locate(self, resource: Resource, path: KeyPath) -> Location | None:
-        """Where in the file people edit a finding about `path` in `resource` belongs, if that file exists."""
+    def locate(self, resource: Resource, path: KeyPath) -> tuple[Location, list[RelatedLocation]] | None:
+        """Where in the file people edit a finding about `path` in `resource` belongs, if that file
+        exists, with the places on the way there (the template line of a value a values file sets)."""
         if resource.helm_source:
             template = self._template(resource.helm_source)
-            return self._in_template(template, resource, path) if template else None
+            if template is None:
+                return None
+            location, reference = self._in_template(template, resource, path)
+            values = self._in_values(self.values.get(resource.file, []), reference) if reference else None
+            if values is not None:
+                return values, [RelatedLocation(location, "template")]
+            return location, []
         annotations = mapping(resource.metadata.get("annotations"))
         origin = annotations.get(ORIGIN_ANNOTATION)
         if isinstance(origin, str) and "repo:" not in origin:
             match = _ORIGIN_PATH.search(origin)
             source = self._origin_file(match.group(1)) if match else None
-            return self._in_origin_file(source, resource, path) if source else None
+            return (self._in_origin_file(source, resource, path), []) if source else None
+        return None
+
+    def _in_values(self, files: list[str], reference: tuple[KeyPath, KeyPath]) -> Location | None:
+        """The line in the last of `files` that sets the values key a template line reads, down the
+        rest of the path inside that value."""
+        key, rest = reference
+        for file in reversed(files):
+            if file not in self._values_documents:
+                self._values_documents[file] = _values_document(file)
+            document = self._values_documents[file]
+            if document is None:
+                continue
+            body, positions = document
+            if dig(body, key) is not None:
+                start = Location(_display(file), 1, 1)
+                return positions.locate(body, key + rest, start)
         return None
 
     # --- Helm ---------------------------------------------------------------------------------------
@@ -107,39 +137,39 @@ class Origins:
                 self._lines[path] = []
         return self._lines[path]
 
-    def _in_template(self, template: str, resource: Resource, path: KeyPath) -> Location:
+    def _in_template(
+        self, template: str, resource: Resource, path: KeyPath
+    ) -> tuple[Location, tuple[KeyPath, KeyPath] | None]:
         """The line of the key the finding is about, searched along the path inside the template's
         document of the resource's kind, so that `resources:` under the right container of the right
-        object is found; where the template does not spell a key out, the nearest ancestor it does."""
+        object is found; where the template does not spell a key out, the nearest ancestor it does.
+        When that line takes its value from a values key (`{{ .Values.x }}`, `toYaml .Values.x`), also
+        that key and the rest of the path inside it."""
         lines = self._text_lines(template)
         first, last = _document_of_kind(lines, resource.kind)
-        patterns: list[re.Pattern[str] | None] = []
-        for depth, step in enumerate(path):
-            if isinstance(step, str):
-                patterns.append(re.compile(rf"^(\s*)(- )?{re.escape(step)}:"))
-            elif path[depth - 1 : depth] in (("containers",), ("initContainers",)):
-                name = str(mapping(dig(resource.body, path[: depth + 1])).get("name", ""))
-                patterns.append(
-                    re.compile(rf"^(\s*)(- )?name:\s*['\"]?{re.escape(name)}['\"]?\s*(#.*)?$")
-                    if name
-                    else None
-                )
         found = Location(_display(template), first + 1, 1)
         search_from = first
-        for pattern in patterns:
+        for depth in range(len(path)):
+            pattern = _step_pattern(resource, path, depth)
             if pattern is None:
                 continue
             for number in range(search_from, last):
                 match = pattern.match(lines[number])
                 if match:
-                    search_from = number
-                    found = Location(
-                        _display(template), number + 1, len(match.group(1)) + len(match.group(2) or "") + 1
-                    )
                     break
             else:
                 break
-        return found
+            search_from = number
+            found = Location(
+                _display(template), number + 1, len(match.group(1)) + len(match.group(2) or "") + 1
+            )
+            following = lines[number + 1] if number + 1 < last else ""
+            reference = _VALUES_REFERENCE.search(lines[number][match.end() :]) or (
+                _VALUES_REFERENCE.search(following) if "toYaml" in following else None
+            )
+            if reference:
+                return found, (tuple(reference.group(1).split(".")), path[depth + 1 :])
+        return found, None
 
     # --- Kustomize ----------------------------------------------------------------------------------
 
@@ -171,6 +201,30 @@ class Origins:
         return Location(_display(source), 1, 1)
 
 
+def _step_pattern(resource: Resource, path: KeyPath, depth: int) -> re.Pattern[str] | None:
+    """How a template writes step `depth` of `path`: a key, or a container by its name."""
+    step = path[depth]
+    if isinstance(step, str):
+        return re.compile(rf"^(\s*)(- )?{re.escape(step)}:")
+    if path[depth - 1 : depth] in (("containers",), ("initContainers",)):
+        name = str(mapping(dig(resource.body, path[: depth + 1])).get("name", ""))
+        if name:
+            return re.compile(rf"^(\s*)(- )?name:\s*['\"]?{re.escape(name)}['\"]?\s*(#.*)?$")
+    return None
+
+
+def _values_document(file: str) -> tuple[Any, Positions] | None:
+    """A values file's body and positions, or None when it cannot be read."""
+    from prodready.sources.yaml import InvalidYaml, parse_documents
+
+    try:
+        with open(file, "rb") as handle:
+            documents = list(parse_documents(handle.read(), _display(file)))
+    except (OSError, InvalidYaml):
+        return None
+    return (documents[0].body, documents[0].positions) if documents else None
+
+
 def _document_of_kind(lines: list[str], kind: str) -> tuple[int, int]:
     """The first and past-the-last line (0-based) of the template's first document that writes
     `kind: <kind>`; the whole template when none does (the kind is itself templated)."""
@@ -183,16 +237,20 @@ def _document_of_kind(lines: list[str], kind: str) -> tuple[int, int]:
     return 0, len(lines)
 
 
-def locate(findings: list[Finding], roots: list[str]) -> list[Finding]:
-    """The findings, those about rendered manifests moved to the template or origin file they came from
-    when it is found below `roots`; the rendered place stays as a related location. A base that several
-    overlays render gives the same finding at the same place several times: it is reported once."""
-    origins = Origins(roots)
+def locate(
+    findings: list[Finding], roots: list[str], values: dict[str, list[str]] | None = None
+) -> list[Finding]:
+    """The findings, those about rendered manifests moved to the template, values or origin file they
+    came from when it is found below `roots` (`values`: the values files each rendered chart used, by
+    rendered stream); the places on the way stay as related locations. A base that several overlays
+    render gives the same finding at the same place several times: it is reported once."""
+    origins = Origins(roots, values)
     located: dict[tuple[str, Location, str], Finding] = {}
     for finding in findings:
         origin = origins.locate(finding.resource, finding.path) if finding.resource is not None else None
         if origin is not None:
-            related = (RelatedLocation(finding.location, "rendered manifest"), *finding.related)
-            finding = dataclasses.replace(finding, location=origin, related=related)
+            location, via = origin
+            related = (*via, RelatedLocation(finding.location, "rendered manifest"), *finding.related)
+            finding = dataclasses.replace(finding, location=location, related=related)
         located.setdefault((finding.rule.id, finding.location, finding.message), finding)
     return list(located.values())

@@ -111,7 +111,19 @@ def scan(
         p if os.path.isdir(p) else os.path.dirname(p) or "." for p in paths if p != "-"
     ]
     roots += [os.path.dirname(os.path.abspath(unit.directory)) for unit in discovery.units]
-    findings = locate(findings, [*roots, "."])
+    values = {
+        r.name: [
+            *(
+                [chart_values]
+                if os.path.isfile(chart_values := os.path.join(r.unit.directory, "values.yaml"))
+                else []
+            ),
+            *options.helm_values,
+        ]
+        for r in renderings
+        if r.unit.kind == "helm"
+    }
+    findings = locate(findings, [*roots, "."], values)
     if options.report_files is not None:
         report_files = {os.path.abspath(path) for path in options.report_files}
         findings = [finding for finding in findings if _in_report_scope(finding, report_files)]

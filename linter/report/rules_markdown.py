@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
-from prodready.model import RuleMeta
 from prodready.checklist import TITLES
+from prodready.model import RuleMeta
 
 DOCS_URL = "https://github.com/prodready/prodready/blob/main/docs/rules.md"
 

@@ -100,7 +100,7 @@ def _good_findings(result, root: Path) -> set[tuple[str, int]]:
 
 
 class _ReadCounter:
-    """Counts the bytes prodready.scan reads from each file through open()."""
+    """Counts the bytes the load stage reads from each file through open()."""
 
     def __init__(self) -> None:
         self.read: dict[str, int] = {}
@@ -139,7 +139,7 @@ def corpus(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(root)
         patch.setenv("XDG_CACHE_HOME", str(cache))
-        patch.setattr("prodready.scan.open", counter.open, raising=False)
+        patch.setattr("prodready.sources.load.open", counter.open, raising=False)
         result = scan(["."], ScanOptions(select=ALL_RULES, cache=True, jobs=1))
     yield root, cases, result, counter.read, hostile.chmod_is_enforced(str(root))
     hostile.make_removable(str(root))
@@ -216,7 +216,7 @@ def test_documents_after_broken_ones_are_still_checked(corpus):
 
 def test_files_over_the_limit_are_not_read(corpus):
     root, _, result, read, _ = corpus
-    assert read, "prodready.scan no longer reads files through open(): update _ReadCounter"
+    assert read, "prodready.sources.load no longer reads files through open(): update _ReadCounter"
     limit = 50 * 2**20
     for path, limit_text in (("yaml/huge.yaml", "50 MB limit"), ("tf/huge/main.tf", "4 MB limit")):
         assert (root / path).stat().st_size == hostile.HUNDRED_MB
@@ -580,7 +580,7 @@ def test_notes_on_stderr_escape_control_characters(tmp_path, monkeypatch, termin
     (chart / "templates").mkdir(parents=True)
     (chart / "Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 1.0.0\n")
     result = CliRunner().invoke(main, ["scan", "--isolated", "."], color=terminal)
-    assert "Helm chart" in result.stderr
+    assert "was not rendered" in result.stderr
     assert CONTROL.findall(result.stderr.replace("\n", "")) == []
 
 

@@ -92,7 +92,7 @@ SNAKE = sorted(
     word for word in VOCABULARY if word.replace("_", "").isalnum() and word.islower() and word[0].isalpha()
 )
 AWS_TYPES = sorted(
-    {kind for meta in all_rules() for kind in meta.kinds if kind.startswith("aws_")}
+    {kind for meta in all_rules() for group, kind in meta.kinds if group is None and kind.startswith("aws_")}
     | {w for w in SNAKE if w.startswith("aws_")}
 )
 KEYWORDS = {
@@ -673,7 +673,7 @@ HCL_ALPHABET = st.sampled_from(
 @given(st.lists(HCL_ALPHABET, max_size=60).map(lambda parts: "".join(parts).encode("utf-8")))
 def test_the_hcl_parser_turns_any_text_into_a_file_or_an_input_problem(data):
     from prodready.model import Problem
-    from prodready.scan import parse_terraform_file
+    from prodready.sources.load import parse_terraform_file
     from prodready.sources.hcl import HclFile
 
     parsed = parse_terraform_file("fuzz.tf", data)

@@ -86,28 +86,37 @@ def load_yaml(
     stdin: Callable[[int], bytes] = lambda limit: b"",
     templates_are_errors: bool = False,
 ) -> Loaded:
-    """One YAML file's resources, input problems and suppression comments. A file that does not parse
-    and holds Go or Jinja template markers is a template, not a manifest: it is reported as not checked
-    (unless `templates_are_errors`), not as invalid input."""
+    """One YAML file's resources, input problems and suppression comments. A document that does not
+    parse in a file with Go or Jinja template markers is a template, not a manifest: it is reported as
+    not checked
+    (unless `templates_are_errors`), not as invalid input; its other documents are still read."""
     data = read_source(path, max_size, stdin)
     if isinstance(data, Problem):
         return Loaded(problems=[(INVALID_INPUT, data)])
     from prodready.sources.yaml import load_manifests
 
     resources, problems = load_manifests(data, path)
-    invalid = [problem for rule, problem in problems if rule == INVALID_INPUT]
-    if invalid and not templates_are_errors and _TEMPLATE_MARKERS.search(data):
-        line = invalid[0].location.line if invalid[0].location else 1
-        message = (
-            f"{path} was not checked: it holds template markers ({{{{ }}}} or {{% %}}) and is not YAML "
-            f"until rendered (line {line}); render it, or set `unrendered-templates: error` to fail on it"
-        )
-        return Loaded(notifications=[Notification(message, file=path)])
+    notifications = []
+    if not templates_are_errors and _TEMPLATE_MARKERS.search(data):
+        lines = [
+            problem.location.line for rule, problem in problems if rule == INVALID_INPUT and problem.location
+        ]
+        if lines:
+            problems = [(rule, problem) for rule, problem in problems if rule != INVALID_INPUT]
+            where = ", ".join(map(str, lines))
+            notifications.append(
+                Notification(
+                    f"{path}: documents at line {where} were not checked: they hold template markers "
+                    "({{ }} or {% %}) and are not YAML until rendered; render them, or set "
+                    "`unrendered-templates: error` to fail on them",
+                    file=path,
+                )
+            )
     for resource in resources:
         if resource.kind in BODY_UNREAD_KINDS:
             for key in [key for key in resource.body if key not in _KEPT_KEYS]:
                 del resource.body[key]
-    return Loaded(resources, problems, suppression_comments(data, path))
+    return Loaded(resources, problems, suppression_comments(data, path), notifications)
 
 
 def load_rendered(name: str, data: bytes) -> Loaded:

@@ -150,10 +150,17 @@ def _merge(mapping: dict, merged: Any, mark: Any) -> None:
             mapping.setdefault(key, value)
 
 
-def parse_documents(data: bytes | str, file: str) -> Iterator[Document]:
-    """Every document of a YAML stream, with positions. Raises InvalidYaml at the first error."""
-    parser = CParser(data)
-    get_event = parser.get_event
+def parse_documents(data: bytes | str, file: str, pure: bool = False) -> Iterator[Document]:
+    """Every document of a YAML stream, with positions. Raises InvalidYaml at the first error.
+
+    libyaml's C parser is fast; `pure` reads with ruamel.yaml's Python parser instead, which accepts
+    what libyaml refuses and Kubernetes reads (`{image: nginx:1.27}`: a colon in a flow plain scalar)."""
+    if pure:
+        from ruamel.yaml import YAML
+
+        get_event = iter(YAML(typ="safe", pure=True).parse(data)).__next__
+    else:
+        get_event = CParser(data).get_event
     document = Document(None, Location(file, 1, 1), Positions(file))  # replaced at each document start
     stack: list[Any] = []
     keys: list[Any] = []  # per open mapping: the key waiting for its value, or _NO_KEY
@@ -263,6 +270,7 @@ def parse_documents(data: bytes | str, file: str) -> Iterator[Document]:
 
 
 _NO_KEY = object()
+PURE_PARSER_LIMIT = 1024 * 1024  # bytes: ruamel.yaml's Python parser reads about 0.3 MB/s
 _DOCUMENT_START = re.compile(rb"^---", re.MULTILINE)
 
 
@@ -280,22 +288,45 @@ def read_documents(data: bytes, file: str) -> tuple[list[Document], list[tuple[s
     problems: list[tuple[str, Problem]] = []
     data, forbidden = _without_forbidden_characters(data, file)
 
+    def read(chunk: bytes, lines_before: int, pure: bool) -> None:
+        for document in parse_documents(chunk, file, pure):
+            if lines_before:
+                _shift(document, lines_before)
+            documents.append(document)
+            for duplicate, key in document.duplicate_keys:
+                message = f"duplicate key '{key}': the first value is silently dropped"
+                problems.append((DUPLICATE_KEY, Problem(message, location=duplicate)))
+
     def parse(chunk: bytes, lines_before: int) -> int | None:
-        """Read the documents of a chunk; the line of its syntax error, if it has one."""
+        """Read the documents of a chunk; the line of its syntax error, if it has one. A colon that
+        libyaml refuses in a flow scalar is read again with the Python parser (in chunks of at most
+        PURE_PARSER_LIMIT: it is far slower)."""
+        kept = len(documents), len(problems)
         try:
-            for document in parse_documents(chunk, file):
-                if lines_before:
-                    _shift(document, lines_before)
-                documents.append(document)
-                for duplicate, key in document.duplicate_keys:
-                    message = f"duplicate key '{key}': the first value is silently dropped"
-                    problems.append((DUPLICATE_KEY, Problem(message, location=duplicate)))
+            read(chunk, lines_before, pure=False)
+            return None
         except InvalidYaml as error:
-            line = lines_before + error.line + 1
-            location = Location(file, line, error.column + 1)
-            problems.append((INVALID_INPUT, Problem(f"invalid YAML: {error}", location=location)))
-            return line
-        return None
+            # Plain values, not the exception: its traceback would make a cycle that the disabled
+            # collector never frees, and keep the parser's buffers alive (see sources/load.py).
+            message, line, column = str(error), lines_before + error.line + 1, error.column + 1
+        if "found unexpected ':'" in message and len(chunk) <= PURE_PARSER_LIMIT:
+            del documents[kept[0] :], problems[kept[1] :]
+            try:
+                read(chunk, lines_before, pure=True)
+                return None
+            except InvalidYaml:
+                del documents[kept[0] :], problems[kept[1] :]
+                read_until_error(chunk, lines_before)
+        problems.append(
+            (INVALID_INPUT, Problem(f"invalid YAML: {message}", location=Location(file, line, column)))
+        )
+        return line
+
+    def read_until_error(chunk: bytes, lines_before: int) -> None:
+        try:
+            read(chunk, lines_before, pure=False)
+        except InvalidYaml:
+            pass
 
     error_line = parse(data, 0)
     if error_line is not None:

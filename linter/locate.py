@@ -18,6 +18,7 @@ from typing import Any
 
 from prodready.kubernetes import dig, mapping
 from prodready.model import Finding, KeyPath, Location, Positions, RelatedLocation, Resource
+from prodready.patches import Overlays
 
 _SKIPPED_DIRECTORIES = {"node_modules", "vendor"}
 _CHART_NAME = re.compile(r"^name:\s*['\"]?([^'\"\s#]+)", re.MULTILINE)
@@ -41,6 +42,7 @@ class Origins:
         self._lines: dict[str, list[str]] = {}
         self._resources: dict[str, list[Resource]] = {}
         self._values_documents: dict[str, tuple[Any, Positions] | None] = {}
+        self.overlays = Overlays()
 
     def _walk(self):
         for root in self.roots:
@@ -97,7 +99,11 @@ class Origins:
         if isinstance(origin, str) and "repo:" not in origin:
             match = _ORIGIN_PATH.search(origin)
             source = self._origin_file(match.group(1)) if match else None
-            return (self._in_origin_file(source, resource, path), []) if source else None
+            base = self._in_origin_file(source, resource, path) if source else None
+            overlay = self.overlays.locate(resource, path)
+            if overlay is not None:
+                return overlay, [RelatedLocation(base, "base")] if base else []
+            return (base, []) if base else None
         return None
 
     def _in_values(self, files: list[str], reference: tuple[KeyPath, KeyPath]) -> Location | None:

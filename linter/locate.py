@@ -99,11 +99,14 @@ class Origins:
         if isinstance(origin, str) and "repo:" not in origin:
             match = _ORIGIN_PATH.search(origin)
             source = self._origin_file(match.group(1)) if match else None
-            base = self._in_origin_file(source, resource, path) if source else None
-            overlay = self.overlays.locate(resource, path)
+            if source is None:
+                return None
+            written = self._origin_resource(source, resource)
+            base = written.locate(path) if written else Location(_display(source), 1, 1)
+            overlay = self.overlays.locate(resource, path, written.body if written else None)
             if overlay is not None:
-                return overlay, [RelatedLocation(base, "base")] if base else []
-            return (base, []) if base else None
+                return overlay, [RelatedLocation(base, "base")]
+            return base, []
         return None
 
     def _in_values(self, files: list[str], reference: tuple[KeyPath, KeyPath]) -> Location | None:
@@ -188,7 +191,8 @@ class Origins:
         matches = [path for path in self._files[1] if path.endswith(suffix)]
         return matches[0] if len(matches) == 1 else None
 
-    def _in_origin_file(self, source: str, resource: Resource, path: KeyPath) -> Location:
+    def _origin_resource(self, source: str, resource: Resource) -> Resource | None:
+        """The object in the origin file that `resource` was rendered from."""
         if source not in self._resources:
             from prodready.sources.yaml import load_manifests
 
@@ -203,8 +207,8 @@ class Origins:
             r for r in candidates if r.name and r.name in resource.name
         ]
         if len(named) == 1 or len(candidates) == 1:
-            return (named or candidates)[0].locate(path)
-        return Location(_display(source), 1, 1)
+            return (named or candidates)[0]
+        return None
 
 
 def _step_pattern(resource: Resource, path: KeyPath, depth: int) -> re.Pattern[str] | None:

@@ -42,8 +42,12 @@ class Overlays:
             self._parsed[file] = _parse_file(file)
         return self._parsed[file]
 
-    def locate(self, resource: Resource, path: KeyPath) -> Location | None:
-        """Where an overlay of `resource` sets the value at `path`, the overlay applied last first."""
+    def locate(self, resource: Resource, path: KeyPath, base: Any) -> Location | None:
+        """Where an overlay of `resource` sets the value at `path`, the overlay applied last first. A
+        list item the base (`base`: the object as its origin file writes it) already has is the base's,
+        even where a patch merges into it: a finding about the item itself stays there."""
+        if path and isinstance(path[-1], int) and _strategic_path(base, resource.body, path) is not None:
+            return None
         transformations = _transformations(resource)
         for kustomization in reversed(list(dict.fromkeys(transformations))):
             documents = self._documents(kustomization)

@@ -13,12 +13,13 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 from prodready.kubernetes import dig, mapping
 from prodready.model import Finding, KeyPath, Location, Positions, RelatedLocation, Resource
-from prodready.patches import Overlays
+from prodready.patches import Overlays, lines_of
 
 _SKIPPED_DIRECTORIES = {"node_modules", "vendor"}
 _CHART_NAME = re.compile(r"^name:\s*['\"]?([^'\"\s#]+)", re.MULTILINE)
@@ -35,10 +36,43 @@ def _display(path: str) -> str:
 _VALUES_REFERENCE = re.compile(r"\{\{-?\s*(?:toYaml\s+)?\.Values\.([\w.]+)\s*(?:\|[^}]*)?-?\}\}")
 
 
+@dataclass(frozen=True)
+class RenderedChart:
+    """A chart that prodready rendered: where it is, and the values files it was rendered with."""
+
+    directory: str
+    values: list[str]
+
+
+def _chart_file(chart: RenderedChart, helm_source: str) -> str | None:
+    """The file a `# Source:` comment names (`shop/charts/cache/templates/x.yaml`) inside the chart."""
+    path = os.path.join(chart.directory, helm_source.split("/", 1)[-1])
+    return path if os.path.isfile(path) else None
+
+
+def _packaged_subchart(
+    chart: RenderedChart, helm_source: str
+) -> tuple[Location, list[RelatedLocation]] | None:
+    """A template of a subchart that is vendored as a `.tgz` cannot be edited: the finding goes to the
+    dependency's line of the parent's Chart.yaml, where the subchart is chosen."""
+    parts = helm_source.split("/")
+    if "charts" not in parts[1:-1]:
+        return None
+    name = parts[parts.index("charts", 1) + 1]
+    chart_file = os.path.join(chart.directory, "Chart.yaml")
+    lines = lines_of(chart_file)
+    pattern = re.compile(rf"^(\s*-?\s*)name:\s*['\"]?{re.escape(name)}['\"]?\s*(#.*)?$")
+    for number, line in enumerate(lines, start=1):
+        match = pattern.match(line)
+        if match:
+            return Location(_display(chart_file), number, len(match.group(1)) + 1), []
+    return Location(_display(chart_file), 1, 1), []
+
+
 class Origins:
-    def __init__(self, roots: list[str], values: dict[str, list[str]] | None = None) -> None:
+    def __init__(self, roots: list[str], charts: dict[str, RenderedChart] | None = None) -> None:
         self.roots = list(dict.fromkeys(os.path.abspath(root) for root in roots))
-        self.values = values or {}  # rendered stream → the values files its chart was rendered with
+        self.charts = charts or {}  # rendered stream → the chart prodready rendered it from
         self._lines: dict[str, list[str]] = {}
         self._resources: dict[str, list[Resource]] = {}
         self._values_documents: dict[str, tuple[Any, Positions] | None] = {}
@@ -86,11 +120,14 @@ class Origins:
         """Where in the file people edit a finding about `path` in `resource` belongs, if that file
         exists, with the places on the way there (the template line of a value a values file sets)."""
         if resource.helm_source:
-            template = self._template(resource.helm_source)
+            chart = self.charts.get(resource.file)
+            template = (
+                _chart_file(chart, resource.helm_source) if chart else self._template(resource.helm_source)
+            )
             if template is None:
-                return None
+                return _packaged_subchart(chart, resource.helm_source) if chart else None
             location, reference = self._in_template(template, resource, path)
-            values = self._in_values(self.values.get(resource.file, []), reference) if reference else None
+            values = self._in_values(chart.values if chart else [], reference) if reference else None
             if values is not None:
                 return values, [RelatedLocation(location, "template")]
             return location, []
@@ -139,11 +176,7 @@ class Origins:
 
     def _text_lines(self, path: str) -> list[str]:
         if path not in self._lines:
-            try:
-                with open(path, encoding="utf-8", errors="replace") as handle:
-                    self._lines[path] = handle.read().splitlines()
-            except OSError:
-                self._lines[path] = []
+            self._lines[path] = lines_of(path)
         return self._lines[path]
 
     def _in_template(
@@ -248,13 +281,13 @@ def _document_of_kind(lines: list[str], kind: str) -> tuple[int, int]:
 
 
 def locate(
-    findings: list[Finding], roots: list[str], values: dict[str, list[str]] | None = None
+    findings: list[Finding], roots: list[str], charts: dict[str, RenderedChart] | None = None
 ) -> list[Finding]:
     """The findings, those about rendered manifests moved to the template, values or origin file they
-    came from when it is found below `roots` (`values`: the values files each rendered chart used, by
-    rendered stream); the places on the way stay as related locations. A base that several overlays
+    came from when it is found below `roots` (`charts`: the charts prodready rendered, by rendered
+    stream); the places on the way stay as related locations. A base that several overlays
     render gives the same finding at the same place several times: it is reported once."""
-    origins = Origins(roots, values)
+    origins = Origins(roots, charts)
     located: dict[tuple[str, Location, str], Finding] = {}
     for finding in findings:
         origin = origins.locate(finding.resource, finding.path) if finding.resource is not None else None

@@ -123,7 +123,7 @@ def _parse_inline(text: str, positions: Positions, body: Any, key: KeyPath) -> l
     from prodready.sources.yaml import InvalidYaml, parse_documents
 
     written = positions.locate(body, key, Location(positions.file, 1, 1))
-    lines = _lines_of(positions.file)
+    lines = lines_of(positions.file)
     start = written.line  # the `patch: |-` line; the text starts below it
     indent = 0
     for line in lines[start:]:
@@ -137,7 +137,8 @@ def _parse_inline(text: str, positions: Positions, body: Any, key: KeyPath) -> l
     return [(d.body, d.positions, start, indent) for d in parsed]
 
 
-def _lines_of(file: str) -> list[str]:
+def lines_of(file: str) -> list[str]:
+    """A text file's lines; none when it cannot be read."""
     try:
         with open(file, encoding="utf-8", errors="replace") as handle:
             return handle.read().splitlines()

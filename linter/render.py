@@ -27,6 +27,7 @@ RENDER_TIMEOUT = 120  # seconds for one chart or root: a template that loops mus
 class RenderOptions:
     helm_values: tuple[str, ...] = ()  # -f files for every chart, in order: later files win
     helm_set: tuple[str, ...] = ()  # --set KEY=VALUE for every chart
+    ci_values: bool = False  # also render each chart with each of its ci/*-values.yaml (chart-testing)
     jobs: int = 1
     cache: bool = True
 
@@ -38,32 +39,31 @@ class Rendering:
 
     unit: Unit
     name: str  # how findings name the rendered stream
+    values: tuple[str, ...] = ()  # the values files given to helm, in order (the chart's own comes first)
     data: bytes | None = None
     problems: list[tuple[str, Problem]] = field(default_factory=list)
     notifications: list[Notification] = field(default_factory=list)
 
 
 def _engine(kind: str) -> tuple[list[str], str] | None:
-    """The command that renders a unit of this kind, and the engine's version (part of the cache key)."""
+    """The command that renders a unit of this kind, and which binary it is (part of the cache key)."""
     if kind == "helm":
         helm = shutil.which("helm")
-        if helm is None:
-            return None
-        return [helm, "template"], _version([helm, "version", "--short"])
+        return ([helm, "template"], _identity(helm)) if helm else None
     kustomize = shutil.which("kustomize")
     if kustomize is not None:
-        return [kustomize, "build"], _version([kustomize, "version"])
+        return [kustomize, "build"], _identity(kustomize)
     kubectl = shutil.which("kubectl")
     if kubectl is not None:
-        return [kubectl, "kustomize"], _version([kubectl, "version", "--client"])
+        return [kubectl, "kustomize"], _identity(kubectl)
     return None
 
 
-def _version(command: list[str]) -> str:
-    try:
-        return subprocess.run(command, capture_output=True, text=True, timeout=30).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return ""
+def _identity(binary: str) -> str:
+    """The binary's path, size and modification time: another version is another file, and asking the
+    binary for its version would cost a process start on every run."""
+    status = os.stat(binary)
+    return f"{os.path.realpath(binary)}:{status.st_size}:{status.st_mtime_ns}"
 
 
 def _files_below(directory: str) -> Iterable[str]:
@@ -171,16 +171,29 @@ def _run(command: list[str], directory: str | None = None) -> tuple[bytes | None
     return completed.stdout, ""
 
 
-def _render_chart(unit: Unit, options: RenderOptions, engine: tuple[list[str], str]) -> Rendering:
+def _ci_values(chart: Unit) -> list[str]:
+    directory = os.path.join(chart.directory, "ci")
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError:
+        return []
+    return [os.path.join(directory, name) for name in names if name.endswith(("-values.yaml", "-values.yml"))]
+
+
+def _render_chart(
+    unit: Unit, variant: str | None, options: RenderOptions, engine: tuple[list[str], str]
+) -> Rendering:
     command, version = engine
     name = os.path.basename(os.path.normpath(unit.directory))
+    values = [*options.helm_values, *([variant] if variant else [])]
     arguments = [*command, name, unit.directory]
-    for values in options.helm_values:
-        arguments += ["-f", values]
+    for path in values:
+        arguments += ["-f", path]
     for setting in options.helm_set:
         arguments += ["--set", setting]
-    rendering = Rendering(unit, f"{unit.directory} (helm template)")
-    key = _content_hash([version, *arguments], [*_files_below(unit.directory), *options.helm_values])
+    label = f" -f {os.path.relpath(variant, unit.directory)}" if variant else ""
+    rendering = Rendering(unit, f"{unit.directory} (helm template{label})", tuple(values))
+    key = _content_hash([version, *arguments], [*_files_below(unit.directory), *values])
     data = _cached(key) if options.cache else None
     if data is None:
         data, error = _run(arguments)
@@ -254,12 +267,15 @@ def _render_kustomization(unit: Unit, options: RenderOptions, engine: tuple[list
 
 
 def render(units: list[Unit], options: RenderOptions) -> list[Rendering]:
-    """Every unit rendered, in the order given; units whose engine is not installed come back without
-    data and with a note saying how to get it."""
+    """Every unit rendered, in the order given (with `ci_values`, each chart also once per ci/ values
+    file); units whose engine is not installed come back without data and with a note saying how to get
+    it. A chart that renders with some ci/ values file but not with its defaults (a value it requires)
+    is noted, not reported as broken."""
 
     engines = {kind: _engine(kind) for kind in sorted({unit.kind for unit in units})}
 
-    def one(unit: Unit) -> Rendering:
+    def one(job: tuple[Unit, str | None]) -> Rendering:
+        unit, variant = job
         engine = engines[unit.kind]
         if engine is None:
             wanted = "helm" if unit.kind == "helm" else "kustomize or kubectl"
@@ -273,10 +289,28 @@ def render(units: list[Unit], options: RenderOptions) -> list[Rendering]:
             )
             return rendering
         if unit.kind == "helm":
-            return _render_chart(unit, options, engine)
+            return _render_chart(unit, variant, options, engine)
         return _render_kustomization(unit, options, engine)
 
-    if options.jobs > 1 and len(units) > 1:
+    jobs: list[tuple[Unit, str | None]] = []
+    for unit in units:
+        jobs.append((unit, None))
+        if unit.kind == "helm" and options.ci_values and engines[unit.kind]:
+            jobs += [(unit, variant) for variant in _ci_values(unit)]
+    if options.jobs > 1 and len(jobs) > 1:
         with ThreadPoolExecutor(max_workers=options.jobs) as pool:
-            return list(pool.map(one, units))
-    return [one(unit) for unit in units]
+            renderings = list(pool.map(one, jobs))
+    else:
+        renderings = [one(job) for job in jobs]
+    rendered = {id(r.unit) for r in renderings if r.data is not None}
+    for rendering in renderings:
+        if rendering.problems and not rendering.values and id(rendering.unit) in rendered:
+            rendering.notifications += [
+                Notification(
+                    f"{problem.message} (with its default values; its ci/ values render)",
+                    file=rendering.unit.file,
+                )
+                for _, problem in rendering.problems
+            ]
+            rendering.problems = []
+    return renderings

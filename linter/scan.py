@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 
 from prodready import engine, suppress
 from prodready.config import DEFAULT_MAX_FILE_SIZE_MB, Config
-from prodready.discover import discover
+from prodready.discover import Unit, discover
 from prodready.index import Index
-from prodready.locate import locate
+from prodready.locate import RenderedChart, locate
 from prodready.model import Finding, Notification, ScanResult
 from prodready.registry import choose_rules
 from prodready.render import RenderOptions, render
@@ -30,6 +30,7 @@ class ScanOptions:
     chart_roots: list[str] = field(default_factory=list)
     helm_values: list[str] = field(default_factory=list)  # -f for every chart rendered
     helm_set: list[str] = field(default_factory=list)  # --set for every chart rendered
+    helm_ci_values: bool = False  # also render each chart with each of its ci/*-values.yaml
     config: Config = field(default_factory=Config)
     baseline: str | None = None
     report_files: list[str] | None = None  # report only findings in these files; scan their units as context
@@ -39,6 +40,12 @@ class ScanOptions:
         if self.max_file_size is not None:
             return self.max_file_size
         return int(self.config.get("max-file-size", DEFAULT_MAX_FILE_SIZE_MB) * 2**20)
+
+
+def chart_values(chart: Unit) -> list[str]:
+    """The chart's own values file, which every other values file overrides."""
+    path = os.path.join(chart.directory, "values.yaml")
+    return [path] if os.path.isfile(path) else []
 
 
 def _in_report_scope(finding: Finding, report_files: set[str]) -> bool:
@@ -57,6 +64,7 @@ def scan(
         options.select or config.get("select", []),
         config.get("ignore", []) + options.ignore,
         config.get("rules"),
+        config.checks,
     )
     baseline = (options.baseline, suppress.read_baseline(options.baseline)) if options.baseline else None
     if options.report_files is not None:
@@ -72,7 +80,13 @@ def scan(
     )
     renderings = render(
         discovery.units,
-        RenderOptions(tuple(options.helm_values), tuple(options.helm_set), options.jobs, options.cache),
+        RenderOptions(
+            helm_values=tuple(options.helm_values),
+            helm_set=tuple(options.helm_set),
+            ci_values=options.helm_ci_values,
+            jobs=options.jobs,
+            cache=options.cache,
+        ),
     )
     not_rendered = [
         path for r in renderings if r.data is None and not r.problems for path in r.unit.manifests
@@ -111,19 +125,14 @@ def scan(
         p if os.path.isdir(p) else os.path.dirname(p) or "." for p in paths if p != "-"
     ]
     roots += [os.path.dirname(os.path.abspath(unit.directory)) for unit in discovery.units]
-    values = {
-        r.name: [
-            *(
-                [chart_values]
-                if os.path.isfile(chart_values := os.path.join(r.unit.directory, "values.yaml"))
-                else []
-            ),
-            *options.helm_values,
-        ]
-        for r in renderings
-        if r.unit.kind == "helm"
+    charts = {
+        rendering.name: RenderedChart(
+            rendering.unit.directory, [*chart_values(rendering.unit), *rendering.values]
+        )
+        for rendering in renderings
+        if rendering.unit.kind == "helm"
     }
-    findings = locate(findings, [*roots, "."], values)
+    findings = locate(findings, [*roots, "."], charts)
     if options.report_files is not None:
         report_files = {os.path.abspath(path) for path in options.report_files}
         findings = [finding for finding in findings if _in_report_scope(finding, report_files)]

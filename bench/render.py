@@ -1,0 +1,87 @@
+"""Rendering speed: a repository of 50 charts generated from one chart, against `helm template` run in the
+same process, one chart after another. Needs helm on PATH.
+
+    python bench/render.py [--charts 50] [--runs 3]
+
+| figure | baseline | target |
+|---|---|---|
+| cold scan, `--jobs 2`, empty render cache | serial sum of `helm template` of each chart | ≤ 0.6× |
+| warm scan (nothing changed) | the cold scan | ≤ 0.2× |
+| pre-commit: one changed template (`--unit-context`) | a bare `helm template` of that chart | ≤ 2× |
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+CHART = Path(__file__).parent.parent / "fixtures" / "render" / "chart" / "shop"
+PRODREADY = [sys.executable, "-m", "prodready"]
+
+
+def timed(command: list[str], environment: dict[str, str], cwd: Path) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, cwd=cwd, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--charts", type=int, default=50)
+    parser.add_argument("--runs", type=int, default=3)
+    arguments = parser.parse_args()
+    helm = shutil.which("helm")
+    if helm is None:
+        sys.exit("helm is not on PATH")
+    with tempfile.TemporaryDirectory() as scratch:
+        repository = Path(scratch) / "repository"
+        for number in range(arguments.charts):
+            chart = repository / "charts" / f"shop{number}"
+            shutil.copytree(CHART, chart)
+            text = (chart / "Chart.yaml").read_text().replace("name: shop", f"name: shop{number}")
+            (chart / "Chart.yaml").write_text(text)
+        charts = sorted((repository / "charts").iterdir())
+        environment = {**os.environ, "XDG_CACHE_HOME": str(Path(scratch) / "cache")}
+        serial, cold, warm, hook, bare = [], [], [], [], []
+        for _ in range(arguments.runs):
+            start = time.perf_counter()
+            for chart in charts:
+                subprocess.run([helm, "template", chart.name, str(chart)], capture_output=True, check=True)
+            serial.append(time.perf_counter() - start)
+            shutil.rmtree(Path(scratch) / "cache", ignore_errors=True)
+            scan = [*PRODREADY, "scan", "charts", "--jobs", "2", "-q"]
+            cold.append(timed(scan, environment, repository))
+            warm.append(timed(scan, environment, repository))
+            template = charts[7] / "templates" / "deployment.yaml"
+            template.write_text(template.read_text() + f"# edited {time.time()}\n")
+            changed = [*PRODREADY, "scan", "--unit-context", str(template.relative_to(repository)), "-q"]
+            hook.append(timed(changed, environment, repository))
+            bare.append(timed([helm, "template", charts[7].name, str(charts[7])], environment, repository))
+    rows = [
+        ("cold scan / serial helm template", statistics.median(cold) / statistics.median(serial), 0.6),
+        ("warm scan / cold scan", statistics.median(warm) / statistics.median(cold), 0.2),
+        (
+            "pre-commit, one changed template / bare helm template",
+            statistics.median(hook) / statistics.median(bare),
+            2.0,
+        ),
+    ]
+    print(
+        f"{arguments.charts} charts, median of {arguments.runs} runs; serial helm template: {statistics.median(serial):.2f} s"
+    )
+    for figure, ratio, target in rows:
+        verdict = "ok" if ratio <= target else "MISSED"
+        print(f"{figure:<58} {ratio:5.2f}×   target ≤ {target}×   {verdict}")
+
+
+if __name__ == "__main__":
+    main()

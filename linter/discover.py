@@ -76,12 +76,17 @@ def _chart_manifests(chart: str) -> tuple[str, ...]:
 
 
 def discover(
-    paths: list[str], recursive: bool = True, exclude: Sequence[str] = (), base: str = "."
+    paths: list[str],
+    recursive: bool = True,
+    exclude: Sequence[str] = (),
+    base: str = ".",
+    context: str | None = None,
 ) -> Discovery:
     """The input files and units under `paths` (directories recursively unless `recursive` is false,
     hidden ones skipped, files matching an `exclude` glob relative to `base` left out), sorted by path.
     A Helm chart, wherever a path points into it, is one unit; so is each Kustomize root, and the files
-    of its tree are judged only through it."""
+    of its tree are judged only through it. With `context` (a directory the paths lie in), a path in a
+    Kustomize tree brings every root below `context` that reaches it: the overlays of a changed base."""
     files: list[SourceFile] = []
     charts: dict[str, Unit] = {}
     kustomizations: dict[str, Kustomization] = {}
@@ -116,7 +121,15 @@ def discover(
         else:
             files.append(SourceFile(given, _kind(given) or "yaml"))
     units = sorted(charts.values(), key=lambda unit: unit.directory)
-    roots, judged_through_roots = _kustomize_roots(kustomizations)
+    reaching = None
+    if context is not None and kustomizations:
+        reaching = set(kustomizations)
+        for directory, subdirectories, _ in _walk(context, problems):
+            if _chart_root(directory):
+                subdirectories.clear()
+            elif os.path.abspath(directory) not in kustomizations:
+                _read_kustomization(directory, kustomizations, problems)
+    roots, judged_through_roots = _kustomize_roots(kustomizations, reaching)
     units += roots
     if exclude:
         files = [source for source in files if not _excluded(source.path, exclude, base)]
@@ -148,9 +161,12 @@ def _read_kustomization(
     found[os.path.abspath(directory)] = read(os.path.abspath(directory), body, file)
 
 
-def _kustomize_roots(kustomizations: dict[str, Kustomization]) -> tuple[list[Unit], set[str]]:
+def _kustomize_roots(
+    kustomizations: dict[str, Kustomization], reaching: set[str] | None = None
+) -> tuple[list[Unit], set[str]]:
     """A unit for each kustomization that no other scanned one builds from (and that is no Component),
-    and every file that belongs to a tree: kustomization files, their resources, patches and inputs."""
+    only those that reach one of `reaching` when it is given, and every file that belongs to a tree:
+    kustomization files, their resources, patches and inputs."""
     used = {path for k in kustomizations.values() for path in k.builds_from if path in kustomizations}
     in_trees: set[str] = set()
     units = []
@@ -164,6 +180,8 @@ def _kustomize_roots(kustomizations: dict[str, Kustomization]) -> tuple[list[Uni
         }
         in_trees |= {os.path.abspath(path) for path in tree_files}
         if directory in used or root.is_component:
+            continue
+        if reaching is not None and not reaching & {k.directory for k in reached}:
             continue
         never_objects = {os.path.abspath(k.file) for k in reached} | {
             os.path.abspath(p) for k in reached for p in k.uses

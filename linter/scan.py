@@ -77,6 +77,7 @@ def scan(
         recursive=options.report_files is None,
         exclude=config.get("exclude", []),
         base=config.directory,
+        context=os.getcwd() if options.report_files is not None else None,
     )
     renderings = render(
         discovery.units,

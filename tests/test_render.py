@@ -44,3 +44,27 @@ def test_a_chart_without_helm_is_read_as_plain_files_with_a_note(monkeypatch, tm
     result = CliRunner().invoke(main, ["scan", "shop", "--no-cache", "--select", "PR301"])
     assert "shop was not rendered: helm is not installed" in result.output
     assert "No findings" in result.output
+
+
+def test_the_hook_on_a_changed_base_file_renders_the_overlays_that_use_it(monkeypatch) -> None:
+    needs("kubectl")
+    monkeypatch.chdir(RENDER / "kustomize")
+    result = CliRunner().invoke(
+        main, ["scan", "--unit-context", "base/web.yaml", "--no-cache", "--select", "PR202,PR310"]
+    )
+    assert [line for line in result.output.splitlines() if not line.startswith(" ")] == [
+        "base/web.yaml:4:3: warning PR310 missing-autoscaler: Deployment 'web' has no HorizontalPodAutoscaler or KEDA ScaledObject: its replica count stays fixed under load",
+        "base/web.yaml:16:11: warning PR202 container-missing-memory-limit: container 'log-shipper' has no memory limit",
+        "Found 2 findings (2 warnings) in 2 files, 4 resources.",
+    ]
+
+
+def test_the_hook_on_a_changed_template_renders_its_chart(monkeypatch) -> None:
+    needs("helm")
+    monkeypatch.chdir(RENDER / "chart")
+    result = CliRunner().invoke(
+        main,
+        ["scan", "--unit-context", "shop/templates/deployment.yaml", "--no-cache", "--select", "PR201,PR301"],
+    )
+    files = {line.split(":")[0] for line in result.output.splitlines() if not line.startswith((" ", "Found"))}
+    assert files == {"shop/templates/deployment.yaml"}

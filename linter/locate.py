@@ -17,9 +17,11 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from prodready.helm import dependency_position
 from prodready.kubernetes import dig, mapping
 from prodready.model import Finding, KeyPath, Location, Positions, RelatedLocation, Resource
-from prodready.patches import Overlays, lines_of
+from prodready.patches import Overlays
+from prodready.sources import lines_of
 
 _SKIPPED_DIRECTORIES = {"node_modules", "vendor"}
 _CHART_NAME = re.compile(r"^name:\s*['\"]?([^'\"\s#]+)", re.MULTILINE)
@@ -60,13 +62,7 @@ def _packaged_subchart(
         return None
     name = parts[parts.index("charts", 1) + 1]
     chart_file = os.path.join(chart.directory, "Chart.yaml")
-    lines = lines_of(chart_file)
-    pattern = re.compile(rf"^(\s*-?\s*)name:\s*['\"]?{re.escape(name)}['\"]?\s*(#.*)?$")
-    for number, line in enumerate(lines, start=1):
-        match = pattern.match(line)
-        if match:
-            return Location(_display(chart_file), number, len(match.group(1)) + 1), []
-    return Location(_display(chart_file), 1, 1), []
+    return Location(_display(chart_file), *dependency_position(chart_file, name)), []
 
 
 class Origins:

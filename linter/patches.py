@@ -12,6 +12,7 @@ from typing import Any
 
 from prodready.kubernetes import dig, mapping, sequence
 from prodready.model import KeyPath, Location, Positions, Resource
+from prodready.sources import lines_of
 
 TRANSFORMATIONS_ANNOTATION = "alpha.config.kubernetes.io/transformations"
 
@@ -135,15 +136,6 @@ def _parse_inline(text: str, positions: Positions, body: Any, key: KeyPath) -> l
     except InvalidYaml:
         return []
     return [(d.body, d.positions, start, indent) for d in parsed]
-
-
-def lines_of(file: str) -> list[str]:
-    """A text file's lines; none when it cannot be read."""
-    try:
-        with open(file, encoding="utf-8", errors="replace") as handle:
-            return handle.read().splitlines()
-    except OSError:
-        return []
 
 
 def _named(name: Any, resource: Resource) -> bool:

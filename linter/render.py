@@ -18,7 +18,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from prodready.discover import Unit
+from prodready.helm import dependency_position
+from prodready.kustomization import KUSTOMIZATION_FILES
 from prodready.model import INVALID_INPUT, Location, Notification, Problem
+from prodready.sources import lines_of
 
 RENDER_TIMEOUT = 120  # seconds for one chart or root: a template that loops must not hang the hook
 
@@ -135,19 +138,8 @@ def _helm_problem(unit: Unit, message: str) -> Problem:
     if missing:
         name = missing.group("names").split(",")[0].strip()
         text += " (vendor it with `helm dependency build` before scanning: prodready never downloads)"
-        return Problem(text, location=Location(chart_file, _line_naming(chart_file, name), 1))
+        return Problem(text, location=Location(chart_file, *dependency_position(chart_file, name)))
     return Problem(text, location=Location(chart_file, 1, 1))
-
-
-def _line_naming(path: str, name: str) -> int:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            for number, line in enumerate(handle, start=1):
-                if re.search(rf"\bname:\s*['\"]?{re.escape(name)}['\"]?\s*(#.*)?$", line):
-                    return number
-    except OSError:
-        pass
-    return 1
 
 
 def _error_text(stderr: bytes) -> str:
@@ -230,6 +222,28 @@ def _absolute_origins(data: bytes, wrapper: str) -> bytes:
     return "\n".join(lines).encode()
 
 
+_MISSING = re.compile(r"lstat (?P<path>\S+): no such file or directory")
+
+
+def _kustomize_problem(unit: Unit, message: str) -> Problem:
+    """PR001 at the line of the kustomization that names a file that does not exist, kustomize's most
+    common complaint (often a generated file not committed); else at the root's kustomization file."""
+    missing = _MISSING.search(message)
+    if missing:
+        path = missing.group("path")
+        for file in unit.reads:
+            if os.path.basename(file) not in KUSTOMIZATION_FILES:
+                continue
+            reference = os.path.relpath(path, os.path.dirname(file))
+            for number, line in enumerate(lines_of(file), start=1):
+                if re.search(rf"(^|[\s'\"]){re.escape(reference)}(['\"\s]|$)", line):
+                    text = f"the kustomization does not build: {reference} does not exist (generated and not committed?)"
+                    return Problem(
+                        text, location=Location(os.path.relpath(file), number, line.find(reference) + 1)
+                    )
+    return Problem(f"the kustomization does not build: {message}", location=Location(unit.file, 1, 1))
+
+
 def _render_kustomization(unit: Unit, options: RenderOptions, engine: tuple[list[str], str]) -> Rendering:
     command, version = engine
     rendering = Rendering(unit, f"{unit.directory} (kustomize build)")
@@ -255,10 +269,7 @@ def _render_kustomization(unit: Unit, options: RenderOptions, engine: tuple[list
             if data is not None:
                 data = _absolute_origins(data, wrapper)
         if data is None:
-            problem = Problem(
-                f"the kustomization does not build: {error}", location=Location(unit.file, 1, 1)
-            )
-            rendering.problems.append((INVALID_INPUT, problem))
+            rendering.problems.append((INVALID_INPUT, _kustomize_problem(unit, error)))
             return rendering
         if options.cache:
             _store(key, data)

@@ -38,3 +38,12 @@ def text_problem(data: bytes) -> tuple[str, int, int] | None:
         column = len(data[line_start : error.start].decode("utf-8", "replace")) + 1
         return f"not UTF-8 text (byte 0x{data[error.start]:02x})", line, column
     return None
+
+
+def lines_of(file: str) -> list[str]:
+    """A text file's lines; none when it cannot be read."""
+    try:
+        with open(file, encoding="utf-8", errors="replace") as handle:
+            return handle.read().splitlines()
+    except OSError:
+        return []

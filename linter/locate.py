@@ -191,12 +191,12 @@ class Origins:
             pattern = _step_pattern(resource, path, depth)
             if pattern is None:
                 continue
-            for number in range(search_from, last):
-                match = pattern.match(lines[number])
-                if match:
-                    break
-            else:
+            found_at = _first_match(pattern, lines, search_from, last)
+            if found_at is None and isinstance(path[depth], int):
+                found_at = _only_templated_name(lines, search_from, last)
+            if found_at is None:
                 break
+            number, match = found_at
             search_from = number
             found = Location(
                 _display(template), number + 1, len(match.group(1)) + len(match.group(2) or "") + 1
@@ -250,6 +250,30 @@ def _step_pattern(resource: Resource, path: KeyPath, depth: int) -> re.Pattern[s
         if name:
             return re.compile(rf"^(\s*)(- )?name:\s*['\"]?{re.escape(name)}['\"]?\s*(#.*)?$")
     return None
+
+
+def _first_match(
+    pattern: re.Pattern[str], lines: list[str], start: int, end: int
+) -> tuple[int, re.Match[str]] | None:
+    for number in range(start, end):
+        match = pattern.match(lines[number])
+        if match:
+            return number, match
+    return None
+
+
+_TEMPLATED_NAME = re.compile(r"^(\s*)(- )name:\s*\S*\{\{.*\}\}")
+
+
+def _only_templated_name(lines: list[str], start: int, end: int) -> tuple[int, re.Match[str]] | None:
+    """The container written `- name: {{ .Chart.Name }}`, when it is the only one of the list whose
+    name is a template; several such containers cannot be told apart."""
+    found = [(n, m) for n in range(start, end) if (m := _TEMPLATED_NAME.match(lines[n]))]
+    if not found:
+        return None
+    indent = len(found[0][1].group(1))
+    same_list = [(n, m) for n, m in found if len(m.group(1)) == indent]
+    return same_list[0] if len(same_list) == 1 else None
 
 
 def _values_document(file: str) -> tuple[Any, Positions] | None:

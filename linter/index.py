@@ -1,10 +1,12 @@
-"""Lookups across the scanned resources, built once per scan so that no rule searches the whole set."""
+"""Lookups across the scanned resources, built once per scan so that no rule searches the whole set.
+
+The index answers generic questions: by kind, name and namespace, label selectors, annotations,
+autoscaler and `workloadRef` targets, Terraform references. What a rule module alone knows (what
+Prometheus scrapes, what Velero backs up) it builds from these with `derived()`."""
 
 from __future__ import annotations
 
-import fnmatch
 import os
-import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from functools import cached_property
@@ -17,8 +19,7 @@ from prodready.kubernetes import (
     autoscaler_minimum,
     autoscaler_target,
     dig,
-    is_autoscaler,
-    is_replicated,
+    integer,
     is_workload,
     label_text,
     mapping,
@@ -30,25 +31,6 @@ from prodready.kubernetes import (
 )
 from prodready.model import KeyPath, KindKey, Problem, Resource, kind_key
 
-# (API group, kind) of the objects that make Prometheus scrape the pods behind the Services they select:
-# the Prometheus Operator's ServiceMonitor and the VictoriaMetrics operator's VMServiceScrape (same shape).
-SERVICE_SCRAPERS = frozenset(
-    {("monitoring.coreos.com", "ServiceMonitor"), ("operator.victoriametrics.com", "VMServiceScrape")}
-)
-# … and those that select pods by their labels: PodMonitor, VMPodScrape, and Google Managed Prometheus'
-# PodMonitoring (its own namespace) and ClusterPodMonitoring (every namespace).
-POD_SCRAPERS = frozenset(
-    {
-        ("monitoring.coreos.com", "PodMonitor"),
-        ("operator.victoriametrics.com", "VMPodScrape"),
-        ("monitoring.googleapis.com", "PodMonitoring"),
-        ("monitoring.googleapis.com", "ClusterPodMonitoring"),
-    }
-)
-
-# A Velero namespace pattern (Velero 1.18 accepts `*`, `?` and `[abc]` in namespace names).
-_GLOB = re.compile(r"[*?\[]")
-
 # kind → where its pod selector lives
 POD_SELECTORS: dict[str, KeyPath] = {
     "policy/PodDisruptionBudget": ("spec", "selector"),
@@ -56,10 +38,15 @@ POD_SELECTORS: dict[str, KeyPath] = {
 }
 
 
+def _own_labels(resource: Resource) -> dict:
+    return mapping(resource.metadata.get("labels"))
+
+
 class Index:
     def __init__(self, resources: list[Resource], input_problems: Iterable[tuple[str, Problem]] = ()) -> None:
         self.resources = resources
         self._namespaces_holding: dict[KindKey, set[str | None]] = {}
+        self._by_own_label: dict[KindKey, dict[tuple, list[Resource]]] = {}
         self._derived: dict[Callable, Any] = {}
         self._order = {id(resource): position for position, resource in enumerate(resources)}
         self._by_kind: dict[KindKey, list[Resource]] = defaultdict(list)
@@ -71,10 +58,10 @@ class Index:
 
     def of_kinds(self, keys: Iterable[KindKey]) -> list[Resource]:
         """Resources of the given kinds (see `kind_key`), in scan order."""
-        keys = set(keys)
-        if len(keys) == 1:
-            return self._by_kind.get(next(iter(keys)), [])
-        return [resource for resource in self.resources if resource.kind_key in keys]
+        found = [self._by_kind[key] for key in set(keys) if key in self._by_kind]
+        if len(found) == 1:
+            return found[0]
+        return sorted((resource for resources in found for resource in resources), key=self.position)
 
     def of_kind(self, *kinds: str) -> list[Resource]:
         """Resources of the given kinds, written as rules declare them (`apps/Deployment`, `Service`,
@@ -92,12 +79,24 @@ class Index:
         """Where `resource` stands in scan order."""
         return self._order[id(resource)]
 
+    @cached_property
+    def namespaces(self) -> list[str | None]:
+        """The namespaces of the scanned objects, each once, in scan order (None: objects without one)."""
+        return list(dict.fromkeys(resource.namespace for resource in self.resources))
+
     def namespaces_holding(self, kind: str) -> set[str | None]:
         """The namespaces that hold a resource of this kind (None: one without namespace)."""
         key = kind_key(kind)
         if key not in self._namespaces_holding:
             self._namespaces_holding[key] = {r.namespace for r in self.of_kinds([key])}
         return self._namespaces_holding[key]
+
+    @staticmethod
+    def namespace_keys(namespace: str | None) -> tuple[str | None, ...]:
+        """The namespace keys under which the lookups below hold what an object of `namespace` may
+        match: its own namespace and None (the objects without one), or, for an object without a
+        namespace, "*" (all)."""
+        return ("*",) if namespace is None else (namespace, None)
 
     def input_problems(self, rule_id: str) -> list[Problem]:
         """What the loaders found wrong with the input itself, for the PR0xx rules."""
@@ -141,7 +140,7 @@ class Index:
         return self._by_place(self.resources)
 
     def _nearest_named(self, table: dict, kind: str, name: str, near: Resource) -> list:
-        namespaces = self._in_namespace(near.namespace)
+        namespaces = self.namespace_keys(near.namespace)
         for place in self._places[near.file]:
             found = [r for namespace in namespaces for r in table.get((kind, name, place, namespace), ())]
             if found:
@@ -180,7 +179,7 @@ class Index:
         table: dict[int, list[Resource]] = defaultdict(list)
         for resource in self.of_kind(*AUTOSCALERS):
             target = autoscaler_target(resource)
-            if target and is_autoscaler(resource):
+            if target:
                 for workload in self.workloads_named(*target, resource):
                     table[id(workload)].append(resource)
         return table
@@ -188,21 +187,6 @@ class Index:
     def autoscalers_of(self, workload: Resource) -> list[Resource]:
         """The HPAs and KEDA ScaledObjects that scale `workload`."""
         return self._autoscalers_by_target.get(id(workload), [])
-
-    @cached_property
-    def _canaries_by_target(self) -> dict[int, list[Resource]]:
-        table: dict[int, list[Resource]] = defaultdict(list)
-        for canary in self.of_kind("flagger.app/Canary"):
-            reference = mapping(dig(canary.body, ("spec", "targetRef")))
-            kind, name = reference.get("kind", "Deployment"), reference.get("name")
-            if canary.group == "flagger.app" and isinstance(kind, str) and isinstance(name, str):
-                for workload in self.workloads_named(kind, name, canary):
-                    table[id(workload)].append(canary)
-        return table
-
-    def canaries_of(self, workload: Resource) -> list[Resource]:
-        """The Flagger Canaries whose `targetRef` means `workload`."""
-        return self._canaries_by_target.get(id(workload), [])
 
     def autoscaler_target_of(self, autoscaler: Resource) -> Resource | None:
         target = autoscaler_target(autoscaler)
@@ -219,7 +203,7 @@ class Index:
         table: dict[int, list[Resource]] = defaultdict(list)
         for rollout in self.of_kind("argoproj.io/Rollout"):
             reference = self._workload_ref(rollout)
-            if is_workload(rollout) and reference:
+            if reference:
                 for workload in self.workloads_named(*reference, rollout):
                     table[id(workload)].append(rollout)
         return table
@@ -247,8 +231,7 @@ class Index:
             known = [minimum for minimum in minimums if minimum is not None]
             return max(known) if known else None
         spec = workload.body.get("spec", {})
-        value = spec.get("replicas", 1) if isinstance(spec, dict) else None
-        return value if isinstance(value, int) and not isinstance(value, bool) else None
+        return integer(spec.get("replicas", 1)) if isinstance(spec, dict) else None
 
     def judged(self, resource: Resource) -> bool:
         """Whether `resource` is a workload judged on its own: a Deployment an Argo Rollout replaces is
@@ -267,7 +250,7 @@ class Index:
     def _label_table(entries: Iterable[tuple[str | None, dict, Any]]) -> dict[tuple, list]:
         """Entries given as (namespace, labels, entry), under (namespace, key, value) for each of their
         labels, (namespace, key, None) for the key alone and (namespace,) for every entry of the namespace;
-        under the namespace "*" too (see `_in_namespace`)."""
+        under the namespace "*" too (see `namespace_keys`)."""
         table: dict[tuple, list] = defaultdict(list)
         for namespace, labels, entry in entries:
             for space in (namespace, "*"):
@@ -282,12 +265,6 @@ class Index:
         """Every pod template written in a workload, in a `_label_table` of its labels."""
         templates = (own_pod_template(resource) for resource in self.resources)
         return self._label_table((t.owner.namespace, t.labels, t) for t in templates if t is not None)
-
-    @staticmethod
-    def _in_namespace(namespace: str | None) -> tuple[str | None, ...]:
-        """The namespace keys of a table like `_templates_by_label` that hold what an object of
-        `namespace` may match: its own and the namespace-less, or, without a namespace, all ("*")."""
-        return ("*",) if namespace is None else (namespace, None)
 
     def _narrowest_labels(
         self, selector: Any, table: dict | None = None
@@ -313,6 +290,38 @@ class Index:
             table = self._templates_by_label
         return min(options, key=lambda labels: sum(len(table.get(("*", *label), ())) for label in labels))
 
+    def _selected_in(self, table: dict, selector: Any, namespaces: Iterable[str | None], labels_of) -> list:
+        """The entries of a `_label_table` under `namespaces` whose labels `selector` selects, each once;
+        only those that carry the selector's narrowest requirement are tested."""
+        if not isinstance(selector, dict):
+            return []
+        requirement = self._narrowest_labels(selector, table)
+        keys: list[tuple]
+        if requirement is None:
+            keys = [(namespace,) for namespace in namespaces]
+        else:
+            keys = [(namespace, *label) for namespace in namespaces for label in requirement]
+        found: dict[int, Any] = {}
+        for key in keys:
+            for entry in table.get(key, ()):
+                if id(entry) not in found and selects(selector, labels_of(entry)):
+                    found[id(entry)] = entry
+        return list(found.values())
+
+    def selected(self, kind: str, selector: Any, namespaces: Iterable[str | None]) -> list[Resource]:
+        """The objects of `kind` under the namespace keys `namespaces` (see `namespace_keys`) whose own
+        labels `selector` selects (as a ServiceMonitor selects Services), each once."""
+        key = kind_key(kind)
+        if key not in self._by_own_label:
+            resources = self.of_kinds([key])
+            self._by_own_label[key] = self._label_table((r.namespace, _own_labels(r), r) for r in resources)
+        return self._selected_in(self._by_own_label[key], selector, namespaces, _own_labels)
+
+    def templates_selected(self, selector: Any, namespaces: Iterable[str | None]) -> list[PodTemplate]:
+        """The pod templates written in workloads under the namespace keys `namespaces` (see
+        `namespace_keys`) whose labels `selector` selects (as a PodMonitor selects pods), each once."""
+        return self._selected_in(self._templates_by_label, selector, namespaces, lambda t: t.labels)
+
     @cached_property
     def _selector_buckets(self) -> dict[str, tuple[dict, dict]]:
         """Per selecting kind: resources bucketed under their narrowest labels (see above), plus those
@@ -337,7 +346,7 @@ class Index:
         of `workload`, in its namespace."""
         by_label, unbucketed = self._selector_buckets[kind]
         labels = template.labels
-        namespaces = self._in_namespace(workload.namespace)
+        namespaces = self.namespace_keys(workload.namespace)
         candidates = {
             id(r): r
             for namespace in namespaces
@@ -354,7 +363,7 @@ class Index:
     def _selected_workloads(self) -> dict[int, list[Resource]]:
         table: dict[int, list[Resource]] = defaultdict(list)
         for workload in self.judged_workloads(REPLICATED):
-            template = self.pod_template(workload) if is_replicated(workload) else None
+            template = self.pod_template(workload)
             if template is None:
                 continue
             for selector_owner in self.selecting("policy/PodDisruptionBudget", template, workload):
@@ -374,56 +383,9 @@ class Index:
         if labels is None:
             return True
         table = self._templates_by_label
-        namespaces = self._in_namespace(near.namespace)
+        namespaces = self.namespace_keys(near.namespace)
         candidates = (t for n in namespaces for label in labels for t in table.get((n, *label), ()))
         return any(selects(selector, t.labels) for t in candidates)
-
-    # --- scraping: Services, ServiceMonitors, PodMonitors -------------------------------------------
-
-    @staticmethod
-    def _scrape_namespaces(scraper: Resource) -> tuple[str | None, ...]:
-        """The namespace keys (see `_in_namespace`) of what a ServiceMonitor or PodMonitor looks at:
-        every namespace with `namespaceSelector.any: true` (and for a ClusterPodMonitoring), the
-        namespaces of `matchNames` and the namespace-less objects, else its own namespace."""
-        if scraper.kind == "ClusterPodMonitoring":
-            return ("*",)
-        chooser = mapping(dig(scraper.body, ("spec", "namespaceSelector")))
-        if chooser.get("any") is True:
-            return ("*",)
-        names = [name for name in sequence(chooser.get("matchNames")) if isinstance(name, str)]
-        if names:
-            return (*dict.fromkeys(names), None)
-        return Index._in_namespace(scraper.namespace)
-
-    def _selected_in(self, table: dict, selector: Any, namespaces: Iterable[str | None], labels_of) -> list:
-        """The entries of a `_label_table` under `namespaces` whose labels `selector` selects, each once;
-        only those that carry the selector's narrowest requirement are tested."""
-        if not isinstance(selector, dict):
-            return []
-        requirement = self._narrowest_labels(selector, table)
-        if requirement is None:
-            keys = [(namespace,) for namespace in namespaces]
-        else:
-            keys = [(namespace, *label) for namespace in namespaces for label in requirement]
-        found: dict[int, Any] = {}
-        for key in keys:
-            for entry in table.get(key, ()):
-                if id(entry) not in found and selects(selector, labels_of(entry)):
-                    found[id(entry)] = entry
-        return list(found.values())
-
-    @cached_property
-    def _services(self) -> list[Resource]:
-        return self.of_kind("Service")
-
-    @staticmethod
-    def _own_labels(resource: Resource) -> dict:
-        return mapping(resource.metadata.get("labels"))
-
-    @cached_property
-    def _services_by_label(self) -> dict[tuple, list[Resource]]:
-        """Services in a `_label_table` of their own labels (what a ServiceMonitor selects)."""
-        return self._label_table((s.namespace, self._own_labels(s), s) for s in self._services)
 
     @staticmethod
     def _service_selector(service: Resource) -> dict | None:
@@ -436,7 +398,7 @@ class Index:
     def _services_by_pod_label(self) -> dict[tuple, list[Resource]]:
         """Services with a pod selector, under (namespace, key, value) of its narrowest label."""
         table: dict[tuple, list[Resource]] = defaultdict(list)
-        for service in self._services:
+        for service in self.of_kind("Service"):
             selector = self._service_selector(service)
             labels = self._narrowest_labels(selector) if selector else None
             for label in labels or ():
@@ -450,7 +412,7 @@ class Index:
         table = self._services_by_pod_label
         candidates = {
             id(service): service
-            for namespace in self._in_namespace(workload.namespace)
+            for namespace in self.namespace_keys(workload.namespace)
             for key, value in labels.items()
             for service in table.get((namespace, str(key), label_text(value)), ())
         }
@@ -459,95 +421,16 @@ class Index:
             s for s in ordered if same_namespace(s, workload) and selects(self._service_selector(s), labels)
         ]
 
-    @cached_property
-    def _scrapers_by_target(self) -> dict[int, list[Resource]]:
-        """Per Service and per pod template owner: the scrape configurations that select it."""
-        table: dict[int, list[Resource]] = defaultdict(list)
-        for scraper in self.of_kind(*(f"{group}/{kind}" for group, kind in SERVICE_SCRAPERS | POD_SCRAPERS)):
-            selector = dig(scraper.body, ("spec", "selector"))
-            namespaces = self._scrape_namespaces(scraper)
-            if (scraper.group, scraper.kind) in SERVICE_SCRAPERS:
-                targets = self._selected_in(self._services_by_label, selector, namespaces, self._own_labels)
-            elif (scraper.group, scraper.kind) in POD_SCRAPERS:
-                templates = self._selected_in(
-                    self._templates_by_label, selector, namespaces, lambda t: t.labels
-                )
-                targets = [template.owner for template in templates]
-            else:
-                continue
-            for target in targets:
-                table[id(target)].append(scraper)
-        return table
-
-    def scrapers_of(self, target: Resource) -> list[Resource]:
-        """The ServiceMonitors (and alike) that select the Service `target`, or the PodMonitors (and
-        alike) that select the pod template written in the workload `target`; see SERVICE_SCRAPERS and
-        POD_SCRAPERS."""
-        return self._scrapers_by_target.get(id(target), [])
-
-    # --- backups: Velero Schedules -------------------------------------------------------------------
-
-    @cached_property
-    def backup_schedules(self) -> list[Resource]:
-        """Every Velero Schedule of the scanned set, paused or not, in scan order."""
-        return self.of_kind("velero.io/Schedule")
-
-    @staticmethod
-    def backup_schedule_includes(schedule: Resource, namespace: str | None) -> bool:
-        """Whether a Velero Schedule backs up `namespace`: `includedNamespaces` absent, empty, `*` or
-        naming it, and `excludedNamespaces` not naming it. Names are glob patterns (`*`, `?`, `[abc]`), as
-        in Velero 1.18. A namespace-less object may be applied into any namespace, so every schedule may
-        include it."""
-        if namespace is None:
-            return True
-        template = mapping(dig(schedule.body, ("spec", "template")))
-        included = [str(name) for name in sequence(template.get("includedNamespaces")) if name is not None]
-        excluded = [str(name) for name in sequence(template.get("excludedNamespaces")) if name is not None]
-        if included and not any(fnmatch.fnmatchcase(namespace, pattern) for pattern in included):
-            return False
-        return not any(fnmatch.fnmatchcase(namespace, pattern) for pattern in excluded)
-
-    @cached_property
-    def _backup_schedules_by_namespace(self) -> dict[str | None, list[Resource]]:
-        """Per namespace of the scanned set: the Velero Schedules, not paused, that back it up. Schedules
-        that name their namespaces plainly are looked up by name; only the others (all namespaces, glob
-        patterns) are tested against every namespace."""
-        active = [s for s in self.backup_schedules if dig(s.body, ("spec", "paused")) is not True]
-        by_name: dict[str, list[Resource]] = defaultdict(list)
-        general: list[Resource] = []
-        for schedule in active:
-            included = sequence(dig(schedule.body, ("spec", "template", "includedNamespaces")))
-            if included and all(isinstance(name, str) and not _GLOB.search(name) for name in included):
-                for name in dict.fromkeys(included):
-                    by_name[name].append(schedule)
-            else:
-                general.append(schedule)
-        table: dict[str | None, list[Resource]] = {}
-        for namespace in dict.fromkeys(resource.namespace for resource in self.resources):
-            # a namespace-less object may be applied into any namespace: every schedule may include it
-            candidates = active if namespace is None else by_name.get(namespace, []) + general
-            found = [s for s in candidates if self.backup_schedule_includes(s, namespace)]
-            table[namespace] = sorted(found, key=lambda s: self._order[id(s)])
-        return table
-
-    def backup_schedules_including(self, namespace: str | None) -> list[Resource]:
-        """The Velero Schedules, not paused, that back up `namespace` (see `backup_schedule_includes`)."""
-        found = self._backup_schedules_by_namespace.get(namespace)
-        if found is None:  # a namespace no scanned object is in
-            found = [
-                s
-                for s in self.backup_schedules
-                if dig(s.body, ("spec", "paused")) is not True and self.backup_schedule_includes(s, namespace)
-            ]
-        return found
+    # --- annotations --------------------------------------------------------------------------------
 
     @cached_property
     def _templates_by_annotation(self) -> dict[str, list[PodTemplate]]:
         table: dict[str, list[PodTemplate]] = defaultdict(list)
         for resource in self.resources:
             template = own_pod_template(resource)
-            for key in template.annotations if template is not None else ():
-                table[str(key)].append(template)
+            if template is not None:
+                for key in template.annotations:
+                    table[str(key)].append(template)
         return table
 
     def templates_annotated(self, key: str) -> list[PodTemplate]:

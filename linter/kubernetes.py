@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -26,19 +26,19 @@ WORKLOAD_GROUPS = {
 }
 
 
-def _with_groups(kinds: Iterable[str]) -> frozenset[str]:
-    """The kinds as rules declare them, once for each API group they are a workload in."""
+def workload_kinds(*kinds: str) -> frozenset[str]:
+    """The workload kinds as rules declare them, once for each API group they are a workload in:
+    `workload_kinds("Deployment")` is `apps/Deployment` and `extensions/Deployment`."""
     return frozenset(
         f"{group}/{kind}" if group else kind for kind in kinds for group in WORKLOAD_GROUPS[kind]
     )
 
 
-WORKLOADS = _with_groups(WORKLOAD_GROUPS)
+WORKLOADS = workload_kinds(*WORKLOAD_GROUPS)
 _ONE_SHOT_KINDS = frozenset({"Job", "CronJob"})
-LONG_RUNNING = _with_groups(WORKLOAD_GROUPS.keys() - _ONE_SHOT_KINDS)
-_REPLICATED_KINDS = frozenset({"Deployment", "StatefulSet", "ReplicaSet", "Rollout"})
-REPLICATED = _with_groups(_REPLICATED_KINDS)
-AUTOSCALED = _with_groups({"Deployment", "StatefulSet", "Rollout"})
+LONG_RUNNING = workload_kinds(*(WORKLOAD_GROUPS.keys() - _ONE_SHOT_KINDS))
+REPLICATED = workload_kinds("Deployment", "StatefulSet", "ReplicaSet", "Rollout")
+AUTOSCALED = workload_kinds("Deployment", "StatefulSet", "Rollout")
 AUTOSCALERS = frozenset({"autoscaling/HorizontalPodAutoscaler", "keda.sh/ScaledObject"})
 
 
@@ -56,16 +56,6 @@ def is_long_running(resource: Resource) -> bool:
     return resource.kind not in _ONE_SHOT_KINDS and is_workload(resource) and not helm_hooks(resource)
 
 
-def is_replicated(resource: Resource) -> bool:
-    return resource.kind in _REPLICATED_KINDS and is_workload(resource)
-
-
-def is_autoscaler(resource: Resource) -> bool:
-    if resource.kind == "HorizontalPodAutoscaler":
-        return resource.group == "autoscaling"
-    return resource.kind == "ScaledObject" and resource.group == "keda.sh"
-
-
 def mapping(value: Any) -> dict:
     """`value` if it is a mapping, else an empty one: wrong types in input never crash a rule."""
     return value if isinstance(value, dict) else {}
@@ -73,6 +63,20 @@ def mapping(value: Any) -> dict:
 
 def sequence(value: Any) -> list:
     return value if isinstance(value, list) else []
+
+
+def integer(value: Any) -> int | None:
+    """`value` if it is an integer, else None; YAML's `true` is not one, though Python counts it as 1."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+_PERCENT = re.compile(r"\s*(\d+)\s*%\s*\Z")
+
+
+def percent(value: Any) -> int | None:
+    """The number of a percentage written as text (`25%`, as in `maxUnavailable`), else None."""
+    match = _PERCENT.match(value) if isinstance(value, str) else None
+    return int(match.group(1)) if match else None
 
 
 def dig(body: Any, path: KeyPath) -> Any:
@@ -347,7 +351,7 @@ def autoscaler_minimum(autoscaler: Resource) -> int | None:
         value = spec.get("minReplicas", 1)
     else:
         value = spec.get("minReplicaCount", 0)
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return integer(value)
 
 
 def autoscaler_minimum_path(autoscaler: Resource) -> KeyPath:
@@ -371,7 +375,7 @@ def autoscaler_maximum(autoscaler: Resource) -> int | None:
         value = spec.get("maxReplicas")
     else:
         value = spec.get("maxReplicaCount", 100)
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return integer(value)
 
 
 def autoscaler_maximum_path(autoscaler: Resource) -> KeyPath:

@@ -2,7 +2,7 @@
 
 from collections.abc import Iterator
 
-from prodready.model import Level, Problem, Resource
+from prodready.model import Level, Problem, Resource, Scope
 from prodready.registry import rule
 
 # (apiVersion, kind) → (the release that stopped serving it, what to write instead), from the Kubernetes
@@ -61,6 +61,7 @@ REMOVED: dict[tuple[str, str], tuple[str, str]] = {
     "removed-api-version",
     Level.ERROR,
     section=8,
+    scope=Scope.RESOURCE,
     kinds={f"{version.rpartition('/')[0]}/{kind}" for version, kind in REMOVED},
 )
 def removed_api_version(resource: Resource) -> Iterator[Problem]:

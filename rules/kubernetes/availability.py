@@ -6,9 +6,7 @@ replaces through `workloadRef`: the Rollout is judged instead, with the Deployme
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Iterator
 
 from prodready.index import Index
 from prodready.kubernetes import (
@@ -18,13 +16,14 @@ from prodready.kubernetes import (
     ZONE_KEYS,
     PodTemplate,
     autoscaler_minimum_anchor,
-    is_replicated,
+    integer,
     mapping,
+    percent,
     selects,
     sequence,
     spread_terms,
 )
-from prodready.model import NAME_PATH, Level, Option, Problem, Resource
+from prodready.model import NAME_PATH, Level, Option, Problem, Resource, Scope
 from prodready.registry import rule
 
 MIN_REPLICAS = Option(
@@ -34,19 +33,21 @@ MIN_REPLICAS = Option(
     {"type": "integer", "minimum": 1},
 )
 
-_PERCENT = re.compile(r"\s*(\d+)\s*%\s*\Z")
-
 
 def _replicas_text(count: int) -> str:
     return f"{count} replica" if count == 1 else f"{count} replicas"
 
 
-def _judged_replicated(workload: Resource, index: Index) -> bool:
-    return is_replicated(workload) and index.judged(workload)
-
-
-@rule("PR301", "single-replica", Level.WARNING, section=4, kinds=REPLICATED, options=[MIN_REPLICAS])
-def single_replica(workload: Resource, index: Index, min_replicas: int):
+@rule(
+    "PR301",
+    "single-replica",
+    Level.WARNING,
+    section=4,
+    scope=Scope.WORKLOAD,
+    kinds=REPLICATED,
+    options=[MIN_REPLICAS],
+)
+def single_replica(workload: Resource, index: Index, min_replicas: int) -> Iterator[Problem]:
     """A replicated workload runs fewer than 2 replicas.
 
     ## What it checks
@@ -73,8 +74,6 @@ def single_replica(workload: Resource, index: Index, min_replicas: int):
     Run `replicas: 2` or more (or raise the autoscaler's `minReplicas` to 2), and add a
     PodDisruptionBudget so that drains keep one of them up.
     """
-    if not _judged_replicated(workload, index):
-        return
     replicas = index.replicas(workload)
     if replicas is None or replicas >= min_replicas:
         return
@@ -104,8 +103,12 @@ def single_replica(workload: Resource, index: Index, min_replicas: int):
         )
 
 
-@rule("PR302", "missing-pod-disruption-budget", Level.WARNING, section=4, kinds=REPLICATED)
-def missing_pod_disruption_budget(workload: Resource, index: Index):
+@rule(
+    "PR302", "missing-pod-disruption-budget", Level.WARNING, section=4, scope=Scope.WORKLOAD, kinds=REPLICATED
+)
+def missing_pod_disruption_budget(
+    workload: Resource, template: PodTemplate, index: Index
+) -> Iterator[Problem]:
     """A replicated workload with 2+ replicas, or an autoscaler, has no PodDisruptionBudget.
 
     ## What it checks
@@ -143,11 +146,6 @@ def missing_pod_disruption_budget(workload: Resource, index: Index):
         matchLabels: {app: web}
     ```
     """
-    if not _judged_replicated(workload, index):
-        return
-    template = index.pod_template(workload)
-    if template is None:
-        return
     autoscaled = bool(index.autoscalers_of(workload))
     replicas = index.replicas(workload)
     if not autoscaled and (replicas is None or replicas < 2):
@@ -162,17 +160,15 @@ def missing_pod_disruption_budget(workload: Resource, index: Index):
     )
 
 
-def _percent(value: Any) -> int | None:
-    match = _PERCENT.match(value) if isinstance(value, str) else None
-    return int(match.group(1)) if match else None
-
-
-def _integer(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-@rule("PR303", "pdb-blocks-eviction", Level.WARNING, section=4, kinds={"PodDisruptionBudget"})
-def pdb_blocks_eviction(budget: Resource, index: Index):
+@rule(
+    "PR303",
+    "pdb-blocks-eviction",
+    Level.WARNING,
+    section=4,
+    scope=Scope.RESOURCE,
+    kinds={"policy/PodDisruptionBudget"},
+)
+def pdb_blocks_eviction(budget: Resource, index: Index) -> Iterator[Problem]:
     """A PodDisruptionBudget allows no pod to be evicted.
 
     ## What it checks
@@ -201,14 +197,12 @@ def pdb_blocks_eviction(budget: Resource, index: Index):
     Prefer `maxUnavailable: 1`, which keeps working when the replica count changes, or keep
     `minAvailable` below the number of replicas.
     """
-    if budget.group != "policy":
-        return
     spec = mapping(budget.body.get("spec"))
     selected = index.workloads_selected_by(budget)
     related = tuple((workload, NAME_PATH) for workload in selected)
     if "maxUnavailable" in spec:
         value = spec["maxUnavailable"]
-        if _integer(value) == 0 or _percent(value) == 0:
+        if integer(value) == 0 or percent(value) == 0:
             yield Problem(
                 f"PodDisruptionBudget '{budget.name}' has maxUnavailable {value}: "
                 "no pod can ever be evicted, so node drains hang",
@@ -218,7 +212,7 @@ def pdb_blocks_eviction(budget: Resource, index: Index):
             )
         return
     value = spec.get("minAvailable")
-    if _percent(value) == 100:
+    if percent(value) == 100:
         yield Problem(
             f"PodDisruptionBudget '{budget.name}' has minAvailable 100%: no pod can ever be evicted, "
             "so node drains hang",
@@ -227,7 +221,7 @@ def pdb_blocks_eviction(budget: Resource, index: Index):
             related,
         )
         return
-    minimum = _integer(value)
+    minimum = integer(value)
     if minimum is None or minimum < 1:
         return
     blocked = [(w, r) for w in selected if (r := index.replicas(w)) is not None and minimum >= r]
@@ -256,18 +250,8 @@ def _spreads(template: PodTemplate, keys: Iterable[str], required_keys: Iterable
     return False
 
 
-def _spread_candidate(workload: Resource, index: Index) -> tuple[PodTemplate, int] | None:
-    if not _judged_replicated(workload, index):
-        return None
-    replicas = index.replicas(workload)
-    template = index.pod_template(workload)
-    if template is None or replicas is None or replicas < 2:
-        return None
-    return template, replicas
-
-
-@rule("PR304", "missing-zone-spread", Level.WARNING, section=4, kinds=REPLICATED)
-def missing_zone_spread(workload: Resource, index: Index):
+@rule("PR304", "missing-zone-spread", Level.WARNING, section=4, scope=Scope.WORKLOAD, kinds=REPLICATED)
+def missing_zone_spread(workload: Resource, template: PodTemplate, index: Index) -> Iterator[Problem]:
     """A replicated workload with 2+ replicas is not spread across zones.
 
     ## What it checks
@@ -302,17 +286,18 @@ def missing_zone_spread(workload: Resource, index: Index):
                 matchLabels: {app: web}
     ```
     """
-    candidate = _spread_candidate(workload, index)
-    if candidate and not _spreads(candidate[0], ZONE_KEYS):
-        yield Problem(
-            f"{workload.kind} '{workload.name}' runs {_replicas_text(candidate[1])} "
-            "with nothing spreading them across zones: one zone outage can take them all down",
-            workload,
-        )
+    replicas = index.replicas(workload)
+    if replicas is None or replicas < 2 or _spreads(template, ZONE_KEYS):
+        return
+    yield Problem(
+        f"{workload.kind} '{workload.name}' runs {_replicas_text(replicas)} "
+        "with nothing spreading them across zones: one zone outage can take them all down",
+        workload,
+    )
 
 
-@rule("PR305", "missing-node-spread", Level.NOTE, section=4, kinds=REPLICATED)
-def missing_node_spread(workload: Resource, index: Index):
+@rule("PR305", "missing-node-spread", Level.NOTE, section=4, scope=Scope.WORKLOAD, kinds=REPLICATED)
+def missing_node_spread(workload: Resource, template: PodTemplate, index: Index) -> Iterator[Problem]:
     """A replicated workload with 2+ replicas is not spread across nodes.
 
     ## What it checks
@@ -347,13 +332,14 @@ def missing_node_spread(workload: Resource, index: Index):
                 matchLabels: {app: web}
     ```
     """
-    candidate = _spread_candidate(workload, index)
-    if candidate and not _spreads(candidate[0], {HOSTNAME_KEY}, required_keys=ZONE_KEYS):
-        yield Problem(
-            f"{workload.kind} '{workload.name}' runs {_replicas_text(candidate[1])} "
-            "with nothing spreading them across nodes: they may all land on one node",
-            workload,
-        )
+    replicas = index.replicas(workload)
+    if replicas is None or replicas < 2 or _spreads(template, {HOSTNAME_KEY}, required_keys=ZONE_KEYS):
+        return
+    yield Problem(
+        f"{workload.kind} '{workload.name}' runs {_replicas_text(replicas)} "
+        "with nothing spreading them across nodes: they may all land on one node",
+        workload,
+    )
 
 
 def _selector_keys(selector: dict) -> set[str]:
@@ -364,8 +350,8 @@ def _selector_keys(selector: dict) -> set[str]:
     return keys
 
 
-@rule("PR306", "spread-selector-mismatch", Level.WARNING, section=4, kinds=WORKLOADS)
-def spread_selector_mismatch(workload: Resource, index: Index):
+@rule("PR306", "spread-selector-mismatch", Level.WARNING, section=4, scope=Scope.WORKLOAD, kinds=WORKLOADS)
+def spread_selector_mismatch(workload: Resource, template: PodTemplate, index: Index) -> Iterator[Problem]:
     """A topology spread constraint or pod anti-affinity term does not select the pod's own labels.
 
     ## What it checks
@@ -401,11 +387,6 @@ def spread_selector_mismatch(workload: Resource, index: Index):
     ## Fix
     Make the `labelSelector` select the template's own labels (`matchLabels: {app: web}`).
     """
-    if not index.judged(workload):
-        return
-    template = index.pod_template(workload)
-    if template is None:
-        return
     labels = template.labels
     related = ((workload, NAME_PATH),) if template.owner is not workload else ()
     for term in spread_terms(template):

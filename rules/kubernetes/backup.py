@@ -6,17 +6,61 @@ Deployment's pod template: the Rollout is what runs."""
 
 from __future__ import annotations
 
+import fnmatch
+import re
+from collections import defaultdict
+from collections.abc import Iterator
+
 from prodready.index import Index
 from prodready.kubernetes import WORKLOADS, PodTemplate, dig, mapping, selects, sequence
-from prodready.model import Level, Problem, Resource
+from prodready.model import Level, Problem, Resource, Scope
 from prodready.registry import rule
+
+SCHEDULE = "velero.io/Schedule"
 
 # The pod annotation that opts volumes into Velero's file-system backup one by one.
 OPT_IN_ANNOTATION = "backup.velero.io/backup-volumes"
 
+# A Velero namespace pattern (Velero 1.18 accepts `*`, `?` and `[abc]` in namespace names).
+_GLOB = re.compile(r"[*?\[]")
 
-def _is_schedule(resource: Resource) -> bool:
-    return resource.kind == "Schedule" and resource.group == "velero.io"
+
+def _includes(schedule: Resource, namespace: str | None) -> bool:
+    """Whether a Velero Schedule backs up `namespace`: `includedNamespaces` absent, empty, `*` or
+    naming it, and `excludedNamespaces` not naming it. Names are glob patterns (`*`, `?`, `[abc]`), as
+    in Velero 1.18. A namespace-less object may be applied into any namespace, so every schedule may
+    include it."""
+    if namespace is None:
+        return True
+    template = mapping(dig(schedule.body, ("spec", "template")))
+    included = [str(name) for name in sequence(template.get("includedNamespaces")) if name is not None]
+    excluded = [str(name) for name in sequence(template.get("excludedNamespaces")) if name is not None]
+    if included and not any(fnmatch.fnmatchcase(namespace, pattern) for pattern in included):
+        return False
+    return not any(fnmatch.fnmatchcase(namespace, pattern) for pattern in excluded)
+
+
+def _schedules_by_namespace(index: Index) -> dict[str | None, list[Resource]]:
+    """Per namespace of the scanned objects: the Velero Schedules, not paused, that back it up, in scan
+    order. Schedules that name their namespaces plainly are looked up by name; only the others (all
+    namespaces, glob patterns) are tested against every namespace."""
+    active = [s for s in index.of_kind(SCHEDULE) if dig(s.body, ("spec", "paused")) is not True]
+    by_name: dict[str, list[Resource]] = defaultdict(list)
+    general: list[Resource] = []
+    for schedule in active:
+        included = sequence(dig(schedule.body, ("spec", "template", "includedNamespaces")))
+        if included and all(isinstance(name, str) and not _GLOB.search(name) for name in included):
+            for name in dict.fromkeys(included):
+                by_name[name].append(schedule)
+        else:
+            general.append(schedule)
+    table: dict[str | None, list[Resource]] = {}
+    for namespace in index.namespaces:
+        # a namespace-less object may be applied into any namespace: every schedule may include it
+        candidates = active if namespace is None else by_name.get(namespace, []) + general
+        found = [s for s in candidates if _includes(s, namespace)]
+        table[namespace] = sorted(found, key=index.position)
+    return table
 
 
 def _claim_templates(workload: Resource) -> list[dict]:
@@ -77,8 +121,8 @@ def _selects_data(schedule: Resource, label_sets: list[dict] | None) -> bool:
     return any(selects(selector, labels) for selector in selectors for labels in label_sets)
 
 
-@rule("PR601", "volume-without-backup", Level.WARNING, section=9, kinds=WORKLOADS)
-def volume_without_backup(workload: Resource, index: Index):
+@rule("PR601", "volume-without-backup", Level.WARNING, section=9, scope=Scope.WORKLOAD, kinds=WORKLOADS)
+def volume_without_backup(workload: Resource, index: Index) -> Iterator[Problem]:
     """A workload keeps data in persistent volumes that no Velero Schedule backs up.
 
     ## What it checks
@@ -131,8 +175,7 @@ def volume_without_backup(workload: Resource, index: Index):
         ttl: 720h
     ```
     """
-    if not index.judged(workload):
-        return
+    # looked up, not asked for: volumeClaimTemplates hold data even without a pod template
     template = index.pod_template(workload)
     claim_templates = _claim_templates(workload)
     claims = _claim_names(template)
@@ -142,8 +185,7 @@ def volume_without_backup(workload: Resource, index: Index):
         what = "volumeClaimTemplates"
     else:
         what = "PersistentVolumeClaim " + ", ".join(f"'{name}'" for name in claims)
-    schedules = index.backup_schedules
-    if not schedules:
+    if not index.of_kind(SCHEDULE):
         yield Problem(
             f"{workload.kind} '{workload.name}' keeps data in {what}, and no Velero Schedule is in the "
             "scanned manifests: nothing shows that its volumes are backed up",
@@ -151,7 +193,7 @@ def volume_without_backup(workload: Resource, index: Index):
             level=Level.NOTE,
         )
         return
-    including = index.backup_schedules_including(workload.namespace)
+    including = index.derived(_schedules_by_namespace)[workload.namespace]
     label_sets = _label_sets(workload, template, claim_templates, claims, index)
     if any(_selects_data(schedule, label_sets) for schedule in including):
         return
@@ -169,8 +211,8 @@ def volume_without_backup(workload: Resource, index: Index):
     )
 
 
-@rule("PR602", "backup-skips-volumes", Level.WARNING, section=9, kinds={"Schedule"})
-def backup_skips_volumes(schedule: Resource, index: Index):
+@rule("PR602", "backup-skips-volumes", Level.WARNING, section=9, scope=Scope.RESOURCE, kinds={SCHEDULE})
+def backup_skips_volumes(schedule: Resource, index: Index) -> Iterator[Problem]:
     """A Velero Schedule backs up no volume data.
 
     ## What it checks
@@ -200,8 +242,6 @@ def backup_skips_volumes(schedule: Resource, index: Index):
     Let Velero snapshot the volumes (remove `snapshotVolumes: false`, configure a
     VolumeSnapshotLocation), or copy them with `defaultVolumesToFsBackup: true`.
     """
-    if not _is_schedule(schedule):
-        return
     template = mapping(dig(schedule.body, ("spec", "template")))
     if template.get("snapshotVolumes") is not False:
         return
@@ -210,7 +250,7 @@ def backup_skips_volumes(schedule: Resource, index: Index):
     if template.get("resourcePolicy") is not None:
         return
     for opted_in in index.templates_annotated(OPT_IN_ANNOTATION):
-        if index.backup_schedule_includes(schedule, opted_in.owner.namespace):
+        if _includes(schedule, opted_in.owner.namespace):
             return
     yield Problem(
         f"Velero Schedule '{schedule.name}' has snapshotVolumes: false and no defaultVolumesToFsBackup: "

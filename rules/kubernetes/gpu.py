@@ -10,7 +10,6 @@ import re
 from collections.abc import Iterator
 from fractions import Fraction
 
-from prodready.index import Index
 from prodready.kubernetes import (
     WORKLOADS,
     Container,
@@ -18,12 +17,11 @@ from prodready.kubernetes import (
     containers,
     dig,
     mapping,
-    own_pod_template,
     quantity,
     resources_of,
     sequence,
 )
-from prodready.model import Level, Option, Problem, Resource
+from prodready.model import Level, Option, Problem, Resource, Scope
 from prodready.registry import rule
 
 # Node label keys that pick a kind of node: GPU and accelerator labels (`nvidia.com/gpu.present`,
@@ -125,8 +123,18 @@ def tolerates_gpu_taint(toleration: dict) -> bool:
     return isinstance(value, str) and "gpu" in value.lower()
 
 
-@rule("PR220", "gpu-workload-unpinned", Level.WARNING, section=4, kinds=WORKLOADS, options=[GPU_RESOURCES])
-def gpu_workload_unpinned(workload: Resource, index: Index, gpu_resources: list[str]):
+@rule(
+    "PR220",
+    "gpu-workload-unpinned",
+    Level.WARNING,
+    section=4,
+    scope=Scope.POD_TEMPLATE,
+    kinds=WORKLOADS,
+    options=[GPU_RESOURCES],
+)
+def gpu_workload_unpinned(
+    workload: Resource, template: PodTemplate, gpu_resources: list[str]
+) -> Iterator[Problem]:
     """A pod requests a GPU but does not choose which GPU nodes it runs on.
 
     ## What it checks
@@ -165,9 +173,6 @@ def gpu_workload_unpinned(workload: Resource, index: Index, gpu_resources: list[
               nvidia.com/gpu: 1
     ```
     """
-    template = own_pod_template(workload)
-    if template is None:
-        return
     request = gpu_request(template, gpu_resources)
     if request is not None and not targets_gpu_nodes(template):
         container, name = request
@@ -178,8 +183,18 @@ def gpu_workload_unpinned(workload: Resource, index: Index, gpu_resources: list[
         )
 
 
-@rule("PR221", "gpu-missing-toleration", Level.WARNING, section=4, kinds=WORKLOADS, options=[GPU_RESOURCES])
-def gpu_missing_toleration(workload: Resource, index: Index, gpu_resources: list[str]):
+@rule(
+    "PR221",
+    "gpu-missing-toleration",
+    Level.WARNING,
+    section=4,
+    scope=Scope.POD_TEMPLATE,
+    kinds=WORKLOADS,
+    options=[GPU_RESOURCES],
+)
+def gpu_missing_toleration(
+    workload: Resource, template: PodTemplate, gpu_resources: list[str]
+) -> Iterator[Problem]:
     """A pod requests a GPU but tolerates no GPU taint.
 
     ## What it checks
@@ -214,9 +229,6 @@ def gpu_missing_toleration(workload: Resource, index: Index, gpu_resources: list
           effect: NoSchedule
     ```
     """
-    template = own_pod_template(workload)
-    if template is None:
-        return
     request = gpu_request(template, gpu_resources)
     if request is None:
         return
@@ -232,8 +244,18 @@ def gpu_missing_toleration(workload: Resource, index: Index, gpu_resources: list
     )
 
 
-@rule("PR222", "gpu-request-limit-mismatch", Level.ERROR, section=4, kinds=WORKLOADS, options=[GPU_RESOURCES])
-def gpu_request_limit_mismatch(workload: Resource, index: Index, gpu_resources: list[str]):
+@rule(
+    "PR222",
+    "gpu-request-limit-mismatch",
+    Level.ERROR,
+    section=4,
+    scope=Scope.POD_TEMPLATE,
+    kinds=WORKLOADS,
+    options=[GPU_RESOURCES],
+)
+def gpu_request_limit_mismatch(
+    workload: Resource, template: PodTemplate, gpu_resources: list[str]
+) -> Iterator[Problem]:
     """A container requests GPUs without an equal GPU limit.
 
     ## What it checks
@@ -259,9 +281,6 @@ def gpu_request_limit_mismatch(workload: Resource, index: Index, gpu_resources: 
         nvidia.com/gpu: 1
     ```
     """
-    template = own_pod_template(workload)
-    if template is None:
-        return
     for container in containers(template, include_init=True):
         requests, limits = resources_of(container)
         for name, requested in requests.items():
@@ -286,8 +305,18 @@ def gpu_request_limit_mismatch(workload: Resource, index: Index, gpu_resources: 
                 )
 
 
-@rule("PR223", "gpu-toleration-without-gpu", Level.NOTE, section=4, kinds=WORKLOADS, options=[GPU_RESOURCES])
-def gpu_toleration_without_gpu(workload: Resource, index: Index, gpu_resources: list[str]):
+@rule(
+    "PR223",
+    "gpu-toleration-without-gpu",
+    Level.NOTE,
+    section=4,
+    scope=Scope.POD_TEMPLATE,
+    kinds=WORKLOADS,
+    options=[GPU_RESOURCES],
+)
+def gpu_toleration_without_gpu(
+    workload: Resource, template: PodTemplate, gpu_resources: list[str]
+) -> Iterator[Problem]:
     """A pod tolerates the GPU taint but requests no GPU.
 
     ## What it checks
@@ -317,10 +346,7 @@ def gpu_toleration_without_gpu(workload: Resource, index: Index, gpu_resources: 
     ## Fix
     Remove the toleration, or request the GPU the pod needs.
     """
-    if workload.kind == "DaemonSet":
-        return
-    template = own_pod_template(workload)
-    if template is None or may_use_gpu(template, gpu_resources):
+    if workload.kind == "DaemonSet" or may_use_gpu(template, gpu_resources):
         return
     for position, toleration in enumerate(sequence(template.spec.get("tolerations"))):
         toleration = mapping(toleration)

@@ -7,6 +7,7 @@ Deployment's pod template: the Rollout is what runs."""
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +17,7 @@ from prodready.kubernetes import (
     PodTemplate,
     containers,
     dig,
+    helm_hooks,
     is_long_running,
     label_text,
     mapping,
@@ -47,9 +49,26 @@ _INJECTION_ANNOTATION = re.compile(
 # rule starts with an `alert:` key.
 _ALERT_IN_RULE_FILE = re.compile(r"^[ \t]*(?:-[ \t]+)?alert:[ \t]*\S", re.MULTILINE)
 
+PROMETHEUS_RULE = "monitoring.coreos.com/PrometheusRule"
+# Where alerting rules are written: the Prometheus Operator's PrometheusRule, the VictoriaMetrics
+# operator's VMRule (same shape), and a ConfigMap holding a rule file.
+ALERT_HOLDERS = (PROMETHEUS_RULE, "operator.victoriametrics.com/VMRule", "ConfigMap")
 
-def _is_prometheus_rule(resource: Resource) -> bool:
-    return resource.kind == "PrometheusRule" and resource.group == "monitoring.coreos.com"
+# (API group, kind) of the objects that make Prometheus scrape the pods behind the Services they select:
+# the Prometheus Operator's ServiceMonitor and the VictoriaMetrics operator's VMServiceScrape (same shape).
+SERVICE_SCRAPERS = frozenset(
+    {("monitoring.coreos.com", "ServiceMonitor"), ("operator.victoriametrics.com", "VMServiceScrape")}
+)
+# … and those that select pods by their labels: PodMonitor, VMPodScrape, and Google Managed Prometheus'
+# PodMonitoring (its own namespace) and ClusterPodMonitoring (every namespace).
+POD_SCRAPERS = frozenset(
+    {
+        ("monitoring.coreos.com", "PodMonitor"),
+        ("operator.victoriametrics.com", "VMPodScrape"),
+        ("monitoring.googleapis.com", "PodMonitoring"),
+        ("monitoring.googleapis.com", "ClusterPodMonitoring"),
+    }
+)
 
 
 def _text(value: Any) -> str:
@@ -70,14 +89,11 @@ def _alert_name(alert: dict) -> str:
 
 
 def _holds_alerts(resource: Resource) -> bool:
-    if _is_prometheus_rule(resource) or (
-        resource.kind == "VMRule" and resource.group == "operator.victoriametrics.com"
-    ):
-        return next(_alerts(resource), None) is not None
-    if resource.kind == "ConfigMap" and resource.group == "":
+    """Whether one of ALERT_HOLDERS holds an alerting rule."""
+    if resource.kind == "ConfigMap":
         data = mapping(resource.body.get("data"))
         return any(isinstance(text, str) and _ALERT_IN_RULE_FILE.search(text) for text in data.values())
-    return False
+    return next(_alerts(resource), None) is not None
 
 
 @rule(
@@ -85,10 +101,10 @@ def _holds_alerts(resource: Resource) -> bool:
     "no-alert-rules",
     Level.NOTE,
     section=1,
-    kinds={*LONG_RUNNING, "PrometheusRule", "VMRule", "ConfigMap"},  # what it reads
     scope=Scope.UNIT,
+    kinds={*LONG_RUNNING, *ALERT_HOLDERS},  # what it reads
 )
-def no_alert_rules(index: Index):
+def no_alert_rules(index: Index) -> Iterator[Problem]:
     """The scanned manifests run long-running workloads but define no alert.
 
     ## What it checks
@@ -141,7 +157,7 @@ def no_alert_rules(index: Index):
     workloads = [resource for resource in index.resources if is_long_running(resource)]
     if not workloads:
         return
-    if any(_holds_alerts(resource) for resource in index.of_kind("PrometheusRule", "VMRule", "ConfigMap")):
+    if any(_holds_alerts(resource) for resource in index.of_kind(*ALERT_HOLDERS)):
         return
     first = workloads[0]
     others = len(workloads) - 1
@@ -251,6 +267,37 @@ def _relabeling_drops(relabeling: Any, target: dict[str, str], roles: tuple[str,
     return not matched if action == "keep" else matched
 
 
+def _scrape_namespaces(scraper: Resource) -> tuple[str | None, ...]:
+    """The namespace keys (see `Index.namespace_keys`) of what a ServiceMonitor or PodMonitor looks at:
+    every namespace with `namespaceSelector.any: true` (and for a ClusterPodMonitoring), the
+    namespaces of `matchNames` and the namespace-less objects, else its own namespace."""
+    if scraper.kind == "ClusterPodMonitoring":
+        return ("*",)
+    chooser = mapping(dig(scraper.body, ("spec", "namespaceSelector")))
+    if chooser.get("any") is True:
+        return ("*",)
+    names = [name for name in sequence(chooser.get("matchNames")) if isinstance(name, str)]
+    if names:
+        return (*dict.fromkeys(names), None)
+    return Index.namespace_keys(scraper.namespace)
+
+
+def _scrapers_by_target(index: Index) -> dict[int, list[Resource]]:
+    """Per Service and per workload with a pod template: the scrape configurations that select it (see
+    SERVICE_SCRAPERS and POD_SCRAPERS), in scan order."""
+    table: dict[int, list[Resource]] = defaultdict(list)
+    for scraper in index.of_kinds(SERVICE_SCRAPERS | POD_SCRAPERS):
+        selector = dig(scraper.body, ("spec", "selector"))
+        namespaces = _scrape_namespaces(scraper)
+        if scraper.kind_key in SERVICE_SCRAPERS:
+            targets = index.selected("Service", selector, namespaces)
+        else:
+            targets = [template.owner for template in index.templates_selected(selector, namespaces)]
+        for target in targets:
+            table[id(target)].append(scraper)
+    return table
+
+
 def _scrapes(scraper: Resource, template: PodTemplate, service: Resource | None = None) -> bool:
     """Whether a ServiceMonitor or PodMonitor that selects the pods keeps one of their targets in one of
     its endpoints: only `keep`/`drop` relabelings on a single pod or Service label whose value the
@@ -273,8 +320,8 @@ def _scrapes(scraper: Resource, template: PodTemplate, service: Resource | None 
     return False
 
 
-@rule("PR102", "workload-not-scraped", Level.NOTE, section=1, kinds=LONG_RUNNING)
-def workload_not_scraped(workload: Resource, index: Index):
+@rule("PR102", "workload-not-scraped", Level.NOTE, section=1, scope=Scope.WORKLOAD, kinds=LONG_RUNNING)
+def workload_not_scraped(workload: Resource, template: PodTemplate, index: Index) -> Iterator[Problem]:
     """A workload that serves on a port is scraped by no Prometheus configuration.
 
     ## What it checks
@@ -335,21 +382,19 @@ def workload_not_scraped(workload: Resource, index: Index):
         - port: http
     ```
     """
-    if not is_long_running(workload) or not index.judged(workload):
-        return
-    template = index.pod_template(workload)
-    if template is None:
+    if helm_hooks(workload):
         return
     if not any(sequence(container.body.get("ports")) for container in containers(template)):
         return
     if _scrape_annotated(template.annotations) or _reports_metrics_otherwise(template):
         return
-    if any(_scrapes(scraper, template) for scraper in index.scrapers_of(template.owner)):
+    scrapers = index.derived(_scrapers_by_target)
+    if any(_scrapes(scraper, template) for scraper in scrapers.get(id(template.owner), ())):
         return
     for service in index.services_selecting(template, workload):
         if _scrape_annotated(mapping(service.metadata.get("annotations"))):
             return
-        if any(_scrapes(scraper, template, service) for scraper in index.scrapers_of(service)):
+        if any(_scrapes(scraper, template, service) for scraper in scrapers.get(id(service), ())):
             return
     yield Problem(
         f"{workload.kind} '{workload.name}' listens on container ports but no ServiceMonitor, PodMonitor or "
@@ -358,8 +403,10 @@ def workload_not_scraped(workload: Resource, index: Index):
     )
 
 
-@rule("PR103", "alert-missing-runbook", Level.WARNING, section=2, kinds={"PrometheusRule"})
-def alert_missing_runbook(resource: Resource, index: Index):
+@rule(
+    "PR103", "alert-missing-runbook", Level.WARNING, section=2, scope=Scope.RESOURCE, kinds={PROMETHEUS_RULE}
+)
+def alert_missing_runbook(resource: Resource) -> Iterator[Problem]:
     """An alert has no runbook URL.
 
     ## What it checks
@@ -387,8 +434,6 @@ def alert_missing_runbook(resource: Resource, index: Index):
         runbook_url: https://runbooks.example.com/web-high-error-rate
     ```
     """
-    if not _is_prometheus_rule(resource):
-        return
     for alert, path in _alerts(resource):
         annotations = mapping(alert.get("annotations"))
         if not any("runbook" in str(key).lower() and _text(value) for key, value in annotations.items()):
@@ -400,8 +445,10 @@ def alert_missing_runbook(resource: Resource, index: Index):
             )
 
 
-@rule("PR104", "alert-missing-severity", Level.WARNING, section=3, kinds={"PrometheusRule"})
-def alert_missing_severity(resource: Resource, index: Index):
+@rule(
+    "PR104", "alert-missing-severity", Level.WARNING, section=3, scope=Scope.RESOURCE, kinds={PROMETHEUS_RULE}
+)
+def alert_missing_severity(resource: Resource) -> Iterator[Problem]:
     """An alert has no `severity` label.
 
     ## What it checks
@@ -426,8 +473,6 @@ def alert_missing_severity(resource: Resource, index: Index):
         severity: critical
     ```
     """
-    if not _is_prometheus_rule(resource):
-        return
     for alert, path in _alerts(resource):
         if not _text(mapping(alert.get("labels")).get("severity")):
             yield Problem(
@@ -438,8 +483,8 @@ def alert_missing_severity(resource: Resource, index: Index):
             )
 
 
-@rule("PR105", "alert-missing-summary", Level.NOTE, section=2, kinds={"PrometheusRule"})
-def alert_missing_summary(resource: Resource, index: Index):
+@rule("PR105", "alert-missing-summary", Level.NOTE, section=2, scope=Scope.RESOURCE, kinds={PROMETHEUS_RULE})
+def alert_missing_summary(resource: Resource) -> Iterator[Problem]:
     """An alert has neither a `summary` nor a `description` annotation.
 
     ## What it checks
@@ -464,8 +509,6 @@ def alert_missing_summary(resource: Resource, index: Index):
         description: "{{ $labels.instance }} has not answered scrapes for 5 minutes."
     ```
     """
-    if not _is_prometheus_rule(resource):
-        return
     for alert, path in _alerts(resource):
         annotations = mapping(alert.get("annotations"))
         if not any(_text(annotations.get(key)) for key in ("summary", "description", "message")):
@@ -483,8 +526,16 @@ def _is_owner_key(key: Any, wanted: tuple[str, ...]) -> bool:
     return key in wanted or key.rpartition("/")[2] in wanted
 
 
-@rule("PR110", "workload-missing-owner", Level.NOTE, section=3, kinds=LONG_RUNNING, options=[OWNER_KEYS])
-def workload_missing_owner(workload: Resource, index: Index, owner_keys: list[str]):
+@rule(
+    "PR110",
+    "workload-missing-owner",
+    Level.NOTE,
+    section=3,
+    scope=Scope.WORKLOAD,
+    kinds=LONG_RUNNING,
+    options=[OWNER_KEYS],
+)
+def workload_missing_owner(workload: Resource, index: Index, owner_keys: list[str]) -> Iterator[Problem]:
     """A workload does not say who owns it.
 
     ## What it checks
@@ -512,10 +563,10 @@ def workload_missing_owner(workload: Resource, index: Index, owner_keys: list[st
       labels: {app: web, team: storefront}
     ```
     """
-    if not is_long_running(workload) or not index.judged(workload):
+    if helm_hooks(workload):
         return
     wanted = tuple(owner_keys)
-    template = index.pod_template(workload)
+    template = index.pod_template(workload)  # not asked for: the workload's own metadata counts without it
     places = [workload.metadata]
     if template is not None:
         places.append(template.metadata)
@@ -623,8 +674,16 @@ def _env_traced(template: PodTemplate, workload: Resource, index: Index) -> bool
     return None if unknown else False
 
 
-@rule("PR501", "no-tracing-config", Level.NOTE, section=5, kinds=LONG_RUNNING, default_on=False)
-def no_tracing_config(workload: Resource, index: Index):
+@rule(
+    "PR501",
+    "no-tracing-config",
+    Level.NOTE,
+    section=5,
+    scope=Scope.WORKLOAD,
+    kinds=LONG_RUNNING,
+    default_on=False,
+)
+def no_tracing_config(workload: Resource, template: PodTemplate, index: Index) -> Iterator[Problem]:
     """A workload has no tracing configuration.
 
     ## What it checks
@@ -666,10 +725,7 @@ def no_tracing_config(workload: Resource, index: Index):
     ```
     or set `OTEL_EXPORTER_OTLP_ENDPOINT` and `OTEL_SERVICE_NAME` for the SDK the application uses.
     """
-    if not is_long_running(workload) or not index.judged(workload):
-        return
-    template = index.pod_template(workload)
-    if template is None or _injects_tracing(template):
+    if helm_hooks(workload) or _injects_tracing(template):
         return
     if _env_traced(template, workload, index) is not False:
         return

@@ -5,34 +5,28 @@ names in `workloadRef` is checked on its own, so the Rollout would only repeat i
 
 from collections.abc import Iterator
 
-from prodready.index import Index
 from prodready.kubernetes import (
+    LONG_RUNNING,
     WORKLOADS,
     Container,
     PodTemplate,
     containers,
-    is_long_running,
+    helm_hooks,
     mapping,
-    own_pod_template,
     sequence,
 )
-from prodready.model import KeyPath, Level, Problem, Resource
+from prodready.model import KeyPath, Level, Problem, Resource, Scope
 from prodready.registry import rule
 
 PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
 
 
-def serving_template(workload: Resource) -> PodTemplate | None:
-    """The pod template of a workload whose pods run until stopped: not a Job or CronJob, and not a
+def runs_until_stopped(workload: Resource, template: PodTemplate) -> bool:
+    """Whether the pods of a long-running workload kind run until stopped: not a Helm hook, and not a
     bare Pod that is meant to finish (`restartPolicy: Never` or `OnFailure`, e.g. a test pod)."""
-    if not is_long_running(workload):
-        return None
-    template = own_pod_template(workload)
-    if template is None:
-        return None
-    if workload.kind == "Pod" and template.spec.get("restartPolicy") in ("Never", "OnFailure"):
-        return None
-    return template
+    if helm_hooks(workload):
+        return False
+    return workload.kind != "Pod" or template.spec.get("restartPolicy") not in ("Never", "OnFailure")
 
 
 def probe(container: Container, name: str) -> dict | None:
@@ -59,8 +53,15 @@ def named_probe_ports(container: Container) -> Iterator[tuple[str, str, KeyPath]
                 yield name, port, container.path + (name, handler, "port")
 
 
-@rule("PR210", "container-missing-readiness-probe", Level.WARNING, section=4, kinds=WORKLOADS)
-def container_missing_readiness_probe(workload: Resource, index: Index):
+@rule(
+    "PR210",
+    "container-missing-readiness-probe",
+    Level.WARNING,
+    section=4,
+    scope=Scope.POD_TEMPLATE,
+    kinds=LONG_RUNNING,
+)
+def container_missing_readiness_probe(workload: Resource, template: PodTemplate) -> Iterator[Problem]:
     """A container of a long-running workload has no readiness probe.
 
     ## What it checks
@@ -96,8 +97,7 @@ def container_missing_readiness_probe(workload: Resource, index: Index):
           periodSeconds: 5
     ```
     """
-    template = serving_template(workload)
-    if template is None:
+    if not runs_until_stopped(workload, template):
         return
     pod = list(containers(template))
     serves = any(declares_ports(container) for container in pod)
@@ -113,8 +113,15 @@ def container_missing_readiness_probe(workload: Resource, index: Index):
         yield Problem(f"container '{container.name}' has no readinessProbe: {why}", workload, container.path)
 
 
-@rule("PR211", "container-missing-liveness-probe", Level.WARNING, section=4, kinds=WORKLOADS)
-def container_missing_liveness_probe(workload: Resource, index: Index):
+@rule(
+    "PR211",
+    "container-missing-liveness-probe",
+    Level.WARNING,
+    section=4,
+    scope=Scope.POD_TEMPLATE,
+    kinds=LONG_RUNNING,
+)
+def container_missing_liveness_probe(workload: Resource, template: PodTemplate) -> Iterator[Problem]:
     """A container of a long-running workload has no liveness probe.
 
     ## What it checks
@@ -145,8 +152,7 @@ def container_missing_liveness_probe(workload: Resource, index: Index):
           failureThreshold: 3
     ```
     """
-    template = serving_template(workload)
-    if template is None:
+    if not runs_until_stopped(workload, template):
         return
     for container in containers(template):
         if not probe(container, "livenessProbe"):
@@ -157,8 +163,10 @@ def container_missing_liveness_probe(workload: Resource, index: Index):
             )
 
 
-@rule("PR212", "identical-liveness-readiness", Level.NOTE, section=4, kinds=WORKLOADS)
-def identical_liveness_readiness(workload: Resource, index: Index):
+@rule(
+    "PR212", "identical-liveness-readiness", Level.NOTE, section=4, scope=Scope.POD_TEMPLATE, kinds=WORKLOADS
+)
+def identical_liveness_readiness(workload: Resource, template: PodTemplate) -> Iterator[Problem]:
     """A container's liveness and readiness probes are the same.
 
     ## What it checks
@@ -189,9 +197,6 @@ def identical_liveness_readiness(workload: Resource, index: Index):
       httpGet: {path: /readyz, port: http}
     ```
     """
-    template = own_pod_template(workload)
-    if template is None:
-        return
     for container in containers(template):
         liveness = probe(container, "livenessProbe")
         if liveness is not None and liveness == probe(container, "readinessProbe"):
@@ -203,8 +208,8 @@ def identical_liveness_readiness(workload: Resource, index: Index):
             )
 
 
-@rule("PR213", "probe-port-not-declared", Level.ERROR, section=4, kinds=WORKLOADS)
-def probe_port_not_declared(workload: Resource, index: Index):
+@rule("PR213", "probe-port-not-declared", Level.ERROR, section=4, scope=Scope.POD_TEMPLATE, kinds=WORKLOADS)
+def probe_port_not_declared(workload: Resource, template: PodTemplate) -> Iterator[Problem]:
     """A probe names a port the container does not declare.
 
     ## What it checks
@@ -234,9 +239,6 @@ def probe_port_not_declared(workload: Resource, index: Index):
     ## Fix
     Use the declared name (`port: http`) or the number (`port: 8080`).
     """
-    template = own_pod_template(workload)
-    if template is None:
-        return
     for container in containers(template, include_init=True):
         declared = port_names(container)
         for probe_name, port, path in named_probe_ports(container):

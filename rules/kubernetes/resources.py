@@ -3,22 +3,25 @@
 Container rules read the template written in the workload itself: a Deployment that an Argo Rollout
 names in `workloadRef` is checked on its own, so the Rollout would only repeat its findings."""
 
-from prodready.index import Index
+from collections.abc import Iterator
+
 from prodready.kubernetes import (
     WORKLOADS,
+    PodTemplate,
     containers,
     has_limit,
     has_request,
-    own_pod_template,
     quantity,
     resources_of,
 )
-from prodready.model import Level, Problem, Resource
+from prodready.model import Level, Problem, Resource, Scope
 from prodready.registry import rule
 
 
-@rule("PR201", "container-missing-requests", Level.WARNING, section=4, kinds=WORKLOADS)
-def container_missing_requests(workload: Resource, index: Index):
+@rule(
+    "PR201", "container-missing-requests", Level.WARNING, section=4, scope=Scope.POD_TEMPLATE, kinds=WORKLOADS
+)
+def container_missing_requests(workload: Resource, template: PodTemplate) -> Iterator[Problem]:
     """A container has no CPU or no memory request.
 
     ## What it checks
@@ -50,9 +53,6 @@ def container_missing_requests(workload: Resource, index: Index):
             memory: 512Mi
     ```
     """
-    template = own_pod_template(workload)
-    if template is None:
-        return
     for container in containers(template, include_init=True):
         missing = [
             label
@@ -64,8 +64,15 @@ def container_missing_requests(workload: Resource, index: Index):
             yield Problem(f"container '{container.name}' has no {what} request", workload, container.path)
 
 
-@rule("PR202", "container-missing-memory-limit", Level.WARNING, section=4, kinds=WORKLOADS)
-def container_missing_memory_limit(workload: Resource, index: Index):
+@rule(
+    "PR202",
+    "container-missing-memory-limit",
+    Level.WARNING,
+    section=4,
+    scope=Scope.POD_TEMPLATE,
+    kinds=WORKLOADS,
+)
+def container_missing_memory_limit(workload: Resource, template: PodTemplate) -> Iterator[Problem]:
     """A container has no memory limit.
 
     ## What it checks
@@ -94,16 +101,21 @@ def container_missing_memory_limit(workload: Resource, index: Index):
         memory: 512Mi
     ```
     """
-    template = own_pod_template(workload)
-    if template is None:
-        return
     for container in containers(template):
         if not has_limit(container, template, "memory"):
             yield Problem(f"container '{container.name}' has no memory limit", workload, container.path)
 
 
-@rule("PR203", "container-missing-cpu-limit", Level.WARNING, section=4, kinds=WORKLOADS, default_on=False)
-def container_missing_cpu_limit(workload: Resource, index: Index):
+@rule(
+    "PR203",
+    "container-missing-cpu-limit",
+    Level.WARNING,
+    section=4,
+    scope=Scope.POD_TEMPLATE,
+    kinds=WORKLOADS,
+    default_on=False,
+)
+def container_missing_cpu_limit(workload: Resource, template: PodTemplate) -> Iterator[Problem]:
     """A container has no CPU limit (off by default).
 
     ## What it checks
@@ -130,16 +142,13 @@ def container_missing_cpu_limit(workload: Resource, index: Index):
         cpu: "1"
     ```
     """
-    template = own_pod_template(workload)
-    if template is None:
-        return
     for container in containers(template):
         if not has_limit(container, template, "cpu"):
             yield Problem(f"container '{container.name}' has no CPU limit", workload, container.path)
 
 
-@rule("PR204", "requests-exceed-limits", Level.ERROR, section=4, kinds=WORKLOADS)
-def requests_exceed_limits(workload: Resource, index: Index):
+@rule("PR204", "requests-exceed-limits", Level.ERROR, section=4, scope=Scope.POD_TEMPLATE, kinds=WORKLOADS)
+def requests_exceed_limits(workload: Resource, template: PodTemplate) -> Iterator[Problem]:
     """A container requests more of a resource than its limit allows.
 
     ## What it checks
@@ -163,9 +172,6 @@ def requests_exceed_limits(workload: Resource, index: Index):
     ## Fix
     Lower the request or raise the limit so that request ≤ limit.
     """
-    template = own_pod_template(workload)
-    if template is None:
-        return
     for container in containers(template, include_init=True):
         requests, limits = resources_of(container)
         for name, requested in requests.items():

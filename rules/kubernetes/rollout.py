@@ -8,42 +8,30 @@ template where it is written, like the other container rules."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from prodready.index import Index
 from prodready.kubernetes import (
     LONG_RUNNING,
     WORKLOADS,
+    PodTemplate,
     containers,
     dig,
     helm_hooks,
-    is_long_running,
+    integer,
     label_text,
     mapping,
     own_pod_template,
+    percent,
     sequence,
+    workload_kinds,
 )
-from prodready.model import NAME_PATH, KeyPath, Level, Problem, Resource
+from prodready.model import NAME_PATH, KeyPath, Level, Problem, Resource, Scope
 from prodready.registry import rule
 
-_PERCENT = re.compile(r"\s*(\d+)\s*%\s*\Z")
-
-
-def _percent(value: Any) -> int | None:
-    match = _PERCENT.match(value) if isinstance(value, str) else None
-    return int(match.group(1)) if match else None
-
-
-def _integer(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _is_rollout(resource: Resource) -> bool:
-    return resource.kind == "Rollout" and resource.group == "argoproj.io"
-
-
-def _is_flagger_canary(resource: Resource) -> bool:
-    return resource.kind == "Canary" and resource.group == "flagger.app"
+ROLLOUT = "argoproj.io/Rollout"
+CANARY = "flagger.app/Canary"
 
 
 def _helm_test(resource: Resource) -> bool:
@@ -54,8 +42,26 @@ def _helm_test(resource: Resource) -> bool:
 # --- PR401 ---------------------------------------------------------------------------------------
 
 
-@rule("PR401", "no-progressive-delivery", Level.NOTE, section=4, kinds={"Deployment"})
-def no_progressive_delivery(deployment: Resource, index: Index):
+def _canary_targets(index: Index) -> set[int]:
+    """The `id`s of the workloads that the `targetRef` of a Flagger Canary means."""
+    targets: set[int] = set()
+    for canary in index.of_kind(CANARY):
+        reference = mapping(dig(canary.body, ("spec", "targetRef")))
+        kind, name = reference.get("kind", "Deployment"), reference.get("name")
+        if isinstance(kind, str) and isinstance(name, str):
+            targets.update(id(workload) for workload in index.workloads_named(kind, name, canary))
+    return targets
+
+
+@rule(
+    "PR401",
+    "no-progressive-delivery",
+    Level.NOTE,
+    section=4,
+    scope=Scope.WORKLOAD,
+    kinds=workload_kinds("Deployment"),
+)
+def no_progressive_delivery(deployment: Resource, index: Index) -> Iterator[Problem]:
     """A Deployment is released to all of its traffic at once, with nothing checking the new version.
 
     ## What it checks
@@ -103,7 +109,7 @@ def no_progressive_delivery(deployment: Resource, index: Index):
     the pod template). Components that are not released this way on purpose (operators, cluster
     add-ons) are what the note level and suppressions are for.
     """
-    if not index.judged(deployment) or index.canaries_of(deployment):
+    if id(deployment) in index.derived(_canary_targets):
         return
     if index.replicas(deployment) == 0 and not index.autoscalers_of(deployment):
         return  # switched off on purpose
@@ -165,8 +171,15 @@ def _webhook_gates(webhook: Any) -> bool:
     return task not in _BACKGROUND_TASKS
 
 
-@rule("PR402", "rollout-without-analysis", Level.WARNING, section=4, kinds={"Rollout", "Canary"})
-def rollout_without_analysis(resource: Resource, index: Index):
+@rule(
+    "PR402",
+    "rollout-without-analysis",
+    Level.WARNING,
+    section=4,
+    scope=Scope.RESOURCE,
+    kinds={ROLLOUT, CANARY},
+)
+def rollout_without_analysis(resource: Resource) -> Iterator[Problem]:
     """A progressive rollout promotes the new version without checking it.
 
     ## What it checks
@@ -209,7 +222,7 @@ def rollout_without_analysis(resource: Resource, index: Index):
     ```
     For Flagger, add `metrics` (e.g. the built-in `request-success-rate` with a `thresholdRange`).
     """
-    if _is_rollout(resource):
+    if resource.kind == "Rollout":
         strategy = mapping(dig(resource.body, ("spec", "strategy")))
         canary, blue_green = strategy.get("canary"), strategy.get("blueGreen")
         if isinstance(canary, dict) and not _canary_checks(canary):
@@ -226,7 +239,7 @@ def rollout_without_analysis(resource: Resource, index: Index):
                 resource,
                 ("spec", "strategy", "blueGreen"),
             )
-    elif _is_flagger_canary(resource):
+    else:
         spec = mapping(resource.body.get("spec"))
         key = "analysis" if "analysis" in spec or "canaryAnalysis" not in spec else "canaryAnalysis"
         if spec.get("skipAnalysis") is True:
@@ -270,8 +283,15 @@ def _claims_single_writer_volume(deployment: Resource, index: Index) -> bool:
     return False
 
 
-@rule("PR403", "recreate-strategy", Level.NOTE, section=4, kinds={"Deployment"})
-def recreate_strategy(deployment: Resource, index: Index):
+@rule(
+    "PR403",
+    "recreate-strategy",
+    Level.NOTE,
+    section=4,
+    scope=Scope.WORKLOAD,
+    kinds=workload_kinds("Deployment"),
+)
+def recreate_strategy(deployment: Resource, index: Index) -> Iterator[Problem]:
     """A Deployment stops all of its pods before starting the new version.
 
     ## What it checks
@@ -297,8 +317,6 @@ def recreate_strategy(deployment: Resource, index: Index):
     Recreate, and suppress this note, where two versions must never run at the same time (a singleton
     controller without leader election, a schema migration that breaks the old version).
     """
-    if not index.judged(deployment):
-        return
     if dig(deployment.body, ("spec", "strategy", "type")) != "Recreate":
         return
     if _claims_single_writer_volume(deployment, index):
@@ -349,9 +367,14 @@ def _binds_host_ports(workload: Resource, index: Index) -> bool:
 
 
 @rule(
-    "PR404", "unsafe-rolling-update", Level.WARNING, section=4, kinds={"Deployment", "DaemonSet", "Rollout"}
+    "PR404",
+    "unsafe-rolling-update",
+    Level.WARNING,
+    section=4,
+    scope=Scope.WORKLOAD,
+    kinds=workload_kinds("Deployment", "DaemonSet", "Rollout"),
 )
-def unsafe_rolling_update(workload: Resource, index: Index):
+def unsafe_rolling_update(workload: Resource, index: Index) -> Iterator[Problem]:
     """A rolling update may take every pod down at once.
 
     ## What it checks
@@ -384,8 +407,6 @@ def unsafe_rolling_update(workload: Resource, index: Index):
     Keep `maxUnavailable` below the replicas (e.g. `maxUnavailable: 0` with `maxSurge: 1`, or `25%`),
     and run more than one replica.
     """
-    if not index.judged(workload):
-        return
     path = _max_unavailable_path(workload)
     value = dig(workload.body, path) if path else None
     if path is None or value is None:
@@ -393,9 +414,9 @@ def unsafe_rolling_update(workload: Resource, index: Index):
     replicas = None if workload.kind == "DaemonSet" else index.replicas(workload)
     if replicas is not None and replicas < 1:
         return
-    percent = _percent(value)
+    share = percent(value)
     where = f"{workload.kind} '{workload.name}'"
-    if percent is not None and percent >= 100:
+    if share is not None and share >= 100:
         if workload.kind == "DaemonSet":
             message = (
                 f"maxUnavailable {value} restarts the pods of {where} on every node at once: "
@@ -405,7 +426,7 @@ def unsafe_rolling_update(workload: Resource, index: Index):
             message = f"maxUnavailable {value} lets a rollout of {where} take every pod down at once"
         yield Problem(message, workload, path)
         return
-    count = _integer(value)
+    count = integer(value)
     if count is None or replicas is None or count < replicas:
         return
     if count == 1 and _binds_host_ports(workload, index):
@@ -421,8 +442,15 @@ def unsafe_rolling_update(workload: Resource, index: Index):
 # --- PR405 ---------------------------------------------------------------------------------------
 
 
-@rule("PR405", "no-rollback-history", Level.WARNING, section=4, kinds={"Deployment", "Rollout"})
-def no_rollback_history(workload: Resource, index: Index):
+@rule(
+    "PR405",
+    "no-rollback-history",
+    Level.WARNING,
+    section=4,
+    scope=Scope.WORKLOAD,
+    kinds=workload_kinds("Deployment", "Rollout"),
+)
+def no_rollback_history(workload: Resource) -> Iterator[Problem]:
     """A Deployment or Argo Rollout keeps no previous revision to roll back to.
 
     ## What it checks
@@ -442,11 +470,7 @@ def no_rollback_history(workload: Resource, index: Index):
     ## Fix
     Remove the field or keep a few revisions (`revisionHistoryLimit: 3`).
     """
-    if workload.kind == "Deployment" and not index.judged(workload):
-        return
-    if workload.kind == "Rollout" and not _is_rollout(workload):
-        return
-    if _integer(dig(workload.body, ("spec", "revisionHistoryLimit"))) != 0:
+    if integer(dig(workload.body, ("spec", "revisionHistoryLimit"))) != 0:
         return
     yield Problem(
         f"{workload.kind} '{workload.name}' keeps no old revisions (revisionHistoryLimit: 0): "
@@ -479,13 +503,13 @@ def _kustomized_images(index: Index) -> set[str]:
     """Image names that a Kustomization of the scanned set pins to a tag other than latest or to a
     digest (`images:` of a kustomize.config.k8s.io Kustomization, `spec.images` of a Flux one)."""
     names: set[str] = set()
-    for kustomization in index.of_kind("Kustomization"):
+    for kustomization in index.of_kind(
+        "kustomize.config.k8s.io/Kustomization", "kustomize.toolkit.fluxcd.io/Kustomization"
+    ):
         if kustomization.group == "kustomize.config.k8s.io":
             entries = kustomization.body.get("images")
-        elif kustomization.group == "kustomize.toolkit.fluxcd.io":
-            entries = dig(kustomization.body, ("spec", "images"))
         else:
-            continue
+            entries = dig(kustomization.body, ("spec", "images"))
         for entry in sequence(entries):
             entry = mapping(entry)
             pinned = entry.get("digest") or label_text(entry.get("newTag")) not in ("", "latest")
@@ -494,8 +518,8 @@ def _kustomized_images(index: Index) -> set[str]:
     return names
 
 
-@rule("PR406", "mutable-image-tag", Level.WARNING, section=8, kinds=WORKLOADS)
-def mutable_image_tag(workload: Resource, index: Index):
+@rule("PR406", "mutable-image-tag", Level.WARNING, section=8, scope=Scope.POD_TEMPLATE, kinds=WORKLOADS)
+def mutable_image_tag(workload: Resource, template: PodTemplate, index: Index) -> Iterator[Problem]:
     """A container image has no tag or the tag `latest`.
 
     ## What it checks
@@ -524,18 +548,16 @@ def mutable_image_tag(workload: Resource, index: Index):
         # or pinned: registry.example.com/web@sha256:4b0e…
     ```
     """
-    template = own_pod_template(workload)
-    if template is None or _helm_test(workload):
+    if _helm_test(workload):
         return
-    kustomized: set[str] | None = None
     for container in containers(template, include_init=True):
         image = container.body.get("image")
-        parsed = image_tag(image) if isinstance(image, str) else None
+        if not isinstance(image, str):
+            continue
+        parsed = image_tag(image)
         if parsed is None or parsed[1] not in (None, "latest"):
             continue
-        if kustomized is None:
-            kustomized = _kustomized_images(index)
-        if parsed[0] in kustomized:
+        if parsed[0] in index.derived(_kustomized_images):
             continue
         what = "no tag (so latest)" if parsed[1] is None else "the tag latest"
         yield Problem(
@@ -555,8 +577,8 @@ def _version_label(labels: dict) -> bool:
     return any(label_text(labels.get(key)).strip() for key in VERSION_LABELS)
 
 
-@rule("PR407", "missing-version-label", Level.NOTE, section=8, kinds=LONG_RUNNING)
-def missing_version_label(workload: Resource, index: Index):
+@rule("PR407", "missing-version-label", Level.NOTE, section=8, scope=Scope.WORKLOAD, kinds=LONG_RUNNING)
+def missing_version_label(workload: Resource, index: Index) -> Iterator[Problem]:
     """A long-running workload does not say which version it runs.
 
     ## What it checks
@@ -588,11 +610,9 @@ def missing_version_label(workload: Resource, index: Index):
     ```
     Set it on the pod template too, so that each pod says which version it runs.
     """
-    if not (is_long_running(workload) and index.judged(workload)) or _helm_test(workload):
+    if helm_hooks(workload) or _version_label(mapping(workload.metadata.get("labels"))):
         return
-    if _version_label(mapping(workload.metadata.get("labels"))):
-        return
-    template = index.pod_template(workload)
+    template = index.pod_template(workload)  # not asked for: the workload's own label counts without it
     if template is not None and _version_label(template.labels):
         return
     yield Problem(

@@ -20,19 +20,17 @@ from prodready.kubernetes import (
     autoscaler_target,
     containers,
     has_request,
-    is_autoscaler,
-    is_replicated,
     mapping,
     sequence,
 )
-from prodready.model import NAME_PATH, KeyPath, Level, Problem, Resource
+from prodready.model import NAME_PATH, KeyPath, Level, Problem, Resource, Scope
 from prodready.registry import rule
 
 UTILIZATION_RESOURCES = ("cpu", "memory")
 
 
-@rule("PR310", "missing-autoscaler", Level.WARNING, section=4, kinds=AUTOSCALED)
-def missing_autoscaler(workload: Resource, index: Index):
+@rule("PR310", "missing-autoscaler", Level.WARNING, section=4, scope=Scope.WORKLOAD, kinds=AUTOSCALED)
+def missing_autoscaler(workload: Resource, index: Index) -> Iterator[Problem]:
     """A Deployment, StatefulSet or Argo Rollout has no autoscaler.
 
     ## What it checks
@@ -71,8 +69,6 @@ def missing_autoscaler(workload: Resource, index: Index):
             target: {type: Utilization, averageUtilization: 70}
     ```
     """
-    if "/".join(filter(None, workload.kind_key)) not in AUTOSCALED or not index.judged(workload):
-        return
     if not index.autoscalers_of(workload):
         yield Problem(
             f"{workload.kind} '{workload.name}' has no HorizontalPodAutoscaler or KEDA ScaledObject: "
@@ -81,8 +77,8 @@ def missing_autoscaler(workload: Resource, index: Index):
         )
 
 
-@rule("PR311", "autoscaler-target-missing", Level.WARNING, section=4, kinds=AUTOSCALERS)
-def autoscaler_target_missing(autoscaler: Resource, index: Index):
+@rule("PR311", "autoscaler-target-missing", Level.WARNING, section=4, scope=Scope.RESOURCE, kinds=AUTOSCALERS)
+def autoscaler_target_missing(autoscaler: Resource, index: Index) -> Iterator[Problem]:
     """An autoscaler's `scaleTargetRef` names nothing in the scanned manifests.
 
     ## What it checks
@@ -107,8 +103,6 @@ def autoscaler_target_missing(autoscaler: Resource, index: Index):
     Point `scaleTargetRef` at the workload's kind and name, or delete the autoscaler. Scan the
     autoscaler together with its target.
     """
-    if not is_autoscaler(autoscaler):
-        return
     target = autoscaler_target(autoscaler)
     if target is None:
         return
@@ -122,8 +116,8 @@ def autoscaler_target_missing(autoscaler: Resource, index: Index):
         )
 
 
-@rule("PR312", "autoscaler-min-replicas", Level.WARNING, section=4, kinds=AUTOSCALERS)
-def autoscaler_min_replicas(autoscaler: Resource, index: Index):
+@rule("PR312", "autoscaler-min-replicas", Level.WARNING, section=4, scope=Scope.RESOURCE, kinds=AUTOSCALERS)
+def autoscaler_min_replicas(autoscaler: Resource) -> Iterator[Problem]:
     """An autoscaler lets its workload scale below 2 replicas.
 
     ## What it checks
@@ -146,8 +140,6 @@ def autoscaler_min_replicas(autoscaler: Resource, index: Index):
     ## Fix
     Set `minReplicas: 2` (KEDA: `minReplicaCount: 2`) or more.
     """
-    if not is_autoscaler(autoscaler):
-        return
     minimum = autoscaler_minimum(autoscaler)
     if minimum is None or minimum >= 2:
         return
@@ -217,8 +209,8 @@ def utilization_metrics(autoscaler: Resource) -> Iterator[tuple[str, str | None,
             yield resource, container, ("spec", "metrics", number, field, "name")
 
 
-@rule("PR313", "autoscaler-without-requests", Level.ERROR, section=4, kinds=AUTOSCALERS)
-def autoscaler_without_requests(autoscaler: Resource, index: Index):
+@rule("PR313", "autoscaler-without-requests", Level.ERROR, section=4, scope=Scope.RESOURCE, kinds=AUTOSCALERS)
+def autoscaler_without_requests(autoscaler: Resource, index: Index) -> Iterator[Problem]:
     """An autoscaler scales on CPU or memory utilization of containers that request none.
 
     ## What it checks
@@ -246,8 +238,6 @@ def autoscaler_without_requests(autoscaler: Resource, index: Index):
     Give every container of the target a `requests` entry for that resource, or scale on an
     `AverageValue` target instead.
     """
-    if not is_autoscaler(autoscaler):
-        return
     target = index.autoscaler_target_of(autoscaler)
     template = index.pod_template(target) if target is not None else None
     if target is None or template is None:
@@ -271,8 +261,8 @@ def autoscaler_without_requests(autoscaler: Resource, index: Index):
         )
 
 
-@rule("PR314", "replicas-with-autoscaler", Level.NOTE, section=4, kinds=REPLICATED)
-def replicas_with_autoscaler(workload: Resource, index: Index):
+@rule("PR314", "replicas-with-autoscaler", Level.NOTE, section=4, scope=Scope.WORKLOAD, kinds=REPLICATED)
+def replicas_with_autoscaler(workload: Resource, index: Index) -> Iterator[Problem]:
     """A workload sets `spec.replicas` while an autoscaler manages it.
 
     ## What it checks
@@ -293,8 +283,6 @@ def replicas_with_autoscaler(workload: Resource, index: Index):
     ## Fix
     Delete `spec.replicas` from the manifest and let the autoscaler's `minReplicas` set the floor.
     """
-    if not is_replicated(workload) or not index.judged(workload):
-        return
     replicas = mapping(workload.body.get("spec")).get("replicas")
     if replicas is None:
         return
@@ -310,8 +298,8 @@ def replicas_with_autoscaler(workload: Resource, index: Index):
         )
 
 
-@rule("PR315", "autoscaler-cannot-scale", Level.NOTE, section=4, kinds=AUTOSCALERS)
-def autoscaler_cannot_scale(autoscaler: Resource, index: Index):
+@rule("PR315", "autoscaler-cannot-scale", Level.NOTE, section=4, scope=Scope.RESOURCE, kinds=AUTOSCALERS)
+def autoscaler_cannot_scale(autoscaler: Resource) -> Iterator[Problem]:
     """An autoscaler's maximum equals its minimum.
 
     ## What it checks
@@ -333,8 +321,6 @@ def autoscaler_cannot_scale(autoscaler: Resource, index: Index):
     Raise `maxReplicas` to what the workload may need at its peak, or delete the autoscaler and set
     `spec.replicas`.
     """
-    if not is_autoscaler(autoscaler):
-        return
     minimum, maximum = autoscaler_minimum(autoscaler), autoscaler_maximum(autoscaler)
     if minimum is not None and maximum is not None and minimum == maximum:
         yield Problem(

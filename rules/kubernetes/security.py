@@ -17,6 +17,7 @@ PR703, PR704 and PR706 leave them alone, and PR701 judges them by `windowsOption
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from prodready.index import Index
@@ -26,13 +27,13 @@ from prodready.kubernetes import (
     Container,
     PodTemplate,
     containers,
-    is_long_running,
+    helm_hooks,
+    integer,
     label_text,
     mapping,
-    own_pod_template,
     sequence,
 )
-from prodready.model import KeyPath, Level, Problem, Resource
+from prodready.model import KeyPath, Level, Problem, Resource, Scope
 from prodready.registry import rule
 
 # --- reading securityContext -----------------------------------------------------------------------
@@ -83,6 +84,8 @@ def _is_windows(template: PodTemplate) -> bool:
 def _capabilities(container: Container, field: str) -> list[tuple[str, KeyPath]]:
     """(name in upper case without `CAP_`, path) of each entry of `capabilities.add` or `.drop`."""
     values, path = _container_field(container, "capabilities", field)
+    if path is None:
+        return []
     found = []
     for position, value in enumerate(sequence(values)):
         if isinstance(value, str):
@@ -95,21 +98,11 @@ def _privileged(container: Container) -> bool:
     return _container_field(container, "privileged")[0] is True
 
 
-def _linux_template(workload: Resource) -> PodTemplate | None:
-    """The workload's own pod template, unless its pods run on Windows nodes."""
-    template = own_pod_template(workload)
-    return None if template is None or _is_windows(template) else template
-
-
 # --- PR701 ---------------------------------------------------------------------------------------
 
 
-def _positive_integer(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0
-
-
-@rule("PR701", "run-as-root", Level.WARNING, section=10, kinds=WORKLOADS)
-def run_as_root(workload: Resource, index: Index):
+@rule("PR701", "run-as-root", Level.WARNING, section=10, scope=Scope.POD_TEMPLATE, kinds=WORKLOADS)
+def run_as_root(workload: Resource, template: PodTemplate) -> Iterator[Problem]:
     """A container may run as root.
 
     ## What it checks
@@ -144,9 +137,6 @@ def run_as_root(workload: Resource, index: Index):
     ```
     Build the image with a numeric non-root `USER` so that `runAsNonRoot: true` alone is enough.
     """
-    template = own_pod_template(workload)
-    if template is None:
-        return
     judge = _windows_root if _is_windows(template) else _linux_root
     for container in containers(template):
         problem = judge(workload, template, container)
@@ -157,7 +147,7 @@ def run_as_root(workload: Resource, index: Index):
 def _linux_root(workload: Resource, template: PodTemplate, container: Container) -> Problem | None:
     non_root, non_root_path = _effective(template, container, "runAsNonRoot")
     user, user_path = _effective(template, container, "runAsUser")
-    if non_root is True or _positive_integer(user):
+    if non_root is True or (integer(user) or 0) > 0:
         return None
     name = container.name
     if user == 0 and not isinstance(user, bool) and user_path is not None:
@@ -207,8 +197,8 @@ def _windows_root(workload: Resource, template: PodTemplate, container: Containe
 # --- PR702 ---------------------------------------------------------------------------------------
 
 
-@rule("PR702", "privileged-container", Level.ERROR, section=10, kinds=WORKLOADS)
-def privileged_container(workload: Resource, index: Index):
+@rule("PR702", "privileged-container", Level.ERROR, section=10, scope=Scope.POD_TEMPLATE, kinds=WORKLOADS)
+def privileged_container(workload: Resource, template: PodTemplate) -> Iterator[Problem]:
     """A container runs privileged.
 
     ## What it checks
@@ -232,9 +222,6 @@ def privileged_container(workload: Resource, index: Index):
     a specific `hostPath`, or a device plugin. Node agents that truly need full privileges (CNI, CSI,
     storage drivers) should run in a namespace of their own and be suppressed with a reason.
     """
-    template = own_pod_template(workload)
-    if template is None:
-        return
     for container in containers(template, include_init=True):
         value, path = _container_field(container, "privileged")
         if value is True and path is not None:
@@ -249,8 +236,15 @@ def privileged_container(workload: Resource, index: Index):
 # --- PR703 ---------------------------------------------------------------------------------------
 
 
-@rule("PR703", "privilege-escalation-allowed", Level.WARNING, section=10, kinds=WORKLOADS)
-def privilege_escalation_allowed(workload: Resource, index: Index):
+@rule(
+    "PR703",
+    "privilege-escalation-allowed",
+    Level.WARNING,
+    section=10,
+    scope=Scope.POD_TEMPLATE,
+    kinds=WORKLOADS,
+)
+def privilege_escalation_allowed(workload: Resource, template: PodTemplate) -> Iterator[Problem]:
     """A container allows privilege escalation.
 
     ## What it checks
@@ -280,8 +274,7 @@ def privilege_escalation_allowed(workload: Resource, index: Index):
           allowPrivilegeEscalation: false
     ```
     """
-    template = _linux_template(workload)
-    if template is None:
+    if _is_windows(template):
         return
     for container in containers(template):
         if _privileged(container):
@@ -320,8 +313,8 @@ def privilege_escalation_allowed(workload: Resource, index: Index):
 # --- PR704 ---------------------------------------------------------------------------------------
 
 
-@rule("PR704", "writable-root-filesystem", Level.NOTE, section=10, kinds=WORKLOADS)
-def writable_root_filesystem(workload: Resource, index: Index):
+@rule("PR704", "writable-root-filesystem", Level.NOTE, section=10, scope=Scope.POD_TEMPLATE, kinds=WORKLOADS)
+def writable_root_filesystem(workload: Resource, template: PodTemplate) -> Iterator[Problem]:
     """A container can write to its root filesystem.
 
     ## What it checks
@@ -351,8 +344,7 @@ def writable_root_filesystem(workload: Resource, index: Index):
           - {name: tmp, mountPath: /tmp}   # an emptyDir for what it must write
     ```
     """
-    template = _linux_template(workload)
-    if template is None:
+    if _is_windows(template):
         return
     for container in containers(template):
         value, path = _container_field(container, "readOnlyRootFilesystem")
@@ -386,8 +378,8 @@ _HOST_NAMESPACES = {
 }
 
 
-@rule("PR705", "host-namespace", Level.ERROR, section=10, kinds=WORKLOADS)
-def host_namespace(workload: Resource, index: Index):
+@rule("PR705", "host-namespace", Level.ERROR, section=10, scope=Scope.POD_TEMPLATE, kinds=WORKLOADS)
+def host_namespace(workload: Resource, template: PodTemplate) -> Iterator[Problem]:
     """A pod shares a namespace of the node: network, processes or IPC.
 
     ## What it checks
@@ -417,9 +409,6 @@ def host_namespace(workload: Resource, index: Index):
     Remove the setting and expose the pod through a Service (or a `hostPort` on the one port that must be
     reachable on the node).
     """
-    template = own_pod_template(workload)
-    if template is None:
-        return
     for key, meaning in _HOST_NAMESPACES.items():
         if template.spec.get(key) is True:
             yield Problem(
@@ -430,8 +419,8 @@ def host_namespace(workload: Resource, index: Index):
 # --- PR706 ---------------------------------------------------------------------------------------
 
 
-@rule("PR706", "capabilities-not-dropped", Level.NOTE, section=10, kinds=WORKLOADS)
-def capabilities_not_dropped(workload: Resource, index: Index):
+@rule("PR706", "capabilities-not-dropped", Level.NOTE, section=10, scope=Scope.POD_TEMPLATE, kinds=WORKLOADS)
+def capabilities_not_dropped(workload: Resource, template: PodTemplate) -> Iterator[Problem]:
     """A container keeps the runtime's default Linux capabilities.
 
     ## What it checks
@@ -461,8 +450,7 @@ def capabilities_not_dropped(workload: Resource, index: Index):
         add: [NET_BIND_SERVICE]   # only if it binds a port below 1024
     ```
     """
-    template = _linux_template(workload)
-    if template is None:
+    if _is_windows(template):
         return
     for container in containers(template):
         if _privileged(container):
@@ -520,8 +508,15 @@ def _covers(tls_host: str, host: str) -> bool:
     return False
 
 
-@rule("PR707", "ingress-without-tls", Level.WARNING, section=10, kinds={"Ingress"})
-def ingress_without_tls(ingress: Resource, index: Index):
+@rule(
+    "PR707",
+    "ingress-without-tls",
+    Level.WARNING,
+    section=10,
+    scope=Scope.RESOURCE,
+    kinds={"networking.k8s.io/Ingress", "extensions/Ingress"},
+)
+def ingress_without_tls(ingress: Resource) -> Iterator[Problem]:
     """An Ingress serves a host over plain HTTP.
 
     ## What it checks
@@ -560,7 +555,7 @@ def ingress_without_tls(ingress: Resource, index: Index):
           secretName: shop-tls
     ```
     """
-    if ingress.group not in ("networking.k8s.io", "extensions") or _tls_elsewhere(ingress):
+    if _tls_elsewhere(ingress):
         return
     spec = mapping(ingress.body.get("spec"))
     entries = [mapping(entry) for entry in sequence(spec.get("tls"))]
@@ -591,17 +586,18 @@ def ingress_without_tls(ingress: Resource, index: Index):
 
 # Policies of other network plugins whose selectors we do not evaluate: where any exists for the
 # workload's namespace (or cluster-wide), the workload may well be isolated, so it is not reported.
+# kind → whether it is namespaced
 _OTHER_POLICIES = {
-    "CiliumNetworkPolicy": ("cilium.io", True),
-    "CiliumClusterwideNetworkPolicy": ("cilium.io", False),
-    "NetworkPolicy": ("crd.projectcalico.org", True),
-    "GlobalNetworkPolicy": ("crd.projectcalico.org", False),
+    "cilium.io/CiliumNetworkPolicy": True,
+    "cilium.io/CiliumClusterwideNetworkPolicy": False,
+    "crd.projectcalico.org/NetworkPolicy": True,
+    "crd.projectcalico.org/GlobalNetworkPolicy": False,
 }
 
 
 def _other_plugin_policy(workload: Resource, index: Index) -> bool:
-    for kind, (group, namespaced) in _OTHER_POLICIES.items():
-        namespaces = index.namespaces_holding(kind, group)
+    for kind, namespaced in _OTHER_POLICIES.items():
+        namespaces = index.namespaces_holding(kind)
         if namespaces and (
             not namespaced or workload.namespace is None or {None, workload.namespace} & namespaces
         ):
@@ -609,15 +605,8 @@ def _other_plugin_policy(workload: Resource, index: Index) -> bool:
     return False
 
 
-def _isolated(workload: Resource, template: PodTemplate, index: Index) -> bool:
-    return any(
-        policy.group == "networking.k8s.io"
-        for policy in index.selecting("networking.k8s.io/NetworkPolicy", template, workload)
-    )
-
-
-@rule("PR708", "no-network-policy", Level.WARNING, section=10, kinds=LONG_RUNNING)
-def no_network_policy(workload: Resource, index: Index):
+@rule("PR708", "no-network-policy", Level.WARNING, section=10, scope=Scope.WORKLOAD, kinds=LONG_RUNNING)
+def no_network_policy(workload: Resource, template: PodTemplate, index: Index) -> Iterator[Problem]:
     """No NetworkPolicy selects a long-running workload's pods.
 
     ## What it checks
@@ -672,14 +661,11 @@ def no_network_policy(workload: Resource, index: Index):
     ```
     A namespace-wide default deny (`podSelector: {}`) plus one policy per allowed path is the usual shape.
     """
-    if not is_long_running(workload) or not index.judged(workload):
-        return
-    template = index.pod_template(workload)
-    if template is None or template.spec.get("hostNetwork") is True:
+    if helm_hooks(workload) or template.spec.get("hostNetwork") is True:
         return
     if workload.kind == "Pod" and template.spec.get("restartPolicy") in ("Never", "OnFailure"):
         return
-    if _isolated(workload, template, index):
+    if index.selecting("networking.k8s.io/NetworkPolicy", template, workload):
         return
     if _other_plugin_policy(workload, index):
         return
@@ -743,8 +729,8 @@ def _literal_secret(value: Any) -> bool:
     return not any(marker in text for marker in ("$(", "${", "{{"))
 
 
-@rule("PR709", "secret-in-env-literal", Level.WARNING, section=10, kinds=WORKLOADS)
-def secret_in_env_literal(workload: Resource, index: Index):
+@rule("PR709", "secret-in-env-literal", Level.WARNING, section=10, scope=Scope.POD_TEMPLATE, kinds=WORKLOADS)
+def secret_in_env_literal(workload: Resource, template: PodTemplate) -> Iterator[Problem]:
     """A credential is written into a container's environment as a literal value.
 
     ## What it checks
@@ -779,9 +765,6 @@ def secret_in_env_literal(workload: Resource, index: Index):
           secretKeyRef: {name: db, key: password}
     ```
     """
-    template = own_pod_template(workload)
-    if template is None:
-        return
     for container in containers(template, include_init=True):
         for position, variable in enumerate(sequence(container.body.get("env"))):
             variable = mapping(variable)

@@ -163,6 +163,9 @@ def _run(command: list[str], directory: str | None = None) -> tuple[bytes | None
     return completed.stdout, ""
 
 
+_RELEASE_NAME = re.compile(r"[a-z0-9]([-a-z0-9]{0,51}[a-z0-9])?")  # what helm accepts as a release name
+
+
 def _ci_values(chart: Unit) -> list[str]:
     directory = os.path.join(chart.directory, "ci")
     try:
@@ -176,7 +179,9 @@ def _render_chart(
     unit: Unit, variant: str | None, options: RenderOptions, engine: tuple[list[str], str]
 ) -> Rendering:
     command, version = engine
-    name = os.path.basename(os.path.normpath(unit.directory))
+    name = os.path.basename(os.path.abspath(unit.directory))
+    if not _RELEASE_NAME.fullmatch(name):
+        name = "release-name"  # what helm calls a release it is given no name for
     values = [*options.helm_values, *([variant] if variant else [])]
     arguments = [*command, name, unit.directory]
     for path in values:

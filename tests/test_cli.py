@@ -100,7 +100,8 @@ def test_output_file_is_written_whole(workdir):
     assert [name for name in os.listdir(workdir) if name.endswith(".tmp")] == []
 
 
-def test_helm_chart_templates_are_not_scanned_and_the_user_is_told(workdir):
+def test_without_helm_a_chart_is_read_as_plain_files_and_the_user_is_told(workdir, monkeypatch):
+    monkeypatch.setenv("PATH", str(workdir / "no-engines"))
     chart = workdir / "chart"
     (chart / "templates").mkdir(parents=True)
     (chart / "Chart.yaml").write_text("apiVersion: v2\nname: chart\nversion: 1.0.0\n")
@@ -111,7 +112,7 @@ def test_helm_chart_templates_are_not_scanned_and_the_user_is_told(workdir):
     result = run("scan", "chart")
     assert result.exit_code == 0
     assert "No findings in 2 files, 0 resources." in result.stdout
-    assert "chart is a Helm chart" in result.stderr and "helm template" in result.stderr
+    assert "chart was not rendered: helm is not installed" in result.stderr
 
 
 def test_control_characters_from_input_never_reach_the_terminal(workdir):

@@ -28,6 +28,7 @@ import jsonschema
 import pytest
 from click.testing import CliRunner
 from prodready.cli import main
+from prodready.config import load
 from prodready.registry import all_rules
 from prodready.scan import ScanOptions, scan
 
@@ -454,6 +455,103 @@ def test_many_broken_documents_are_read_in_bounded_time(tmp_path):
     assert completed.returncode == 0 and completed.stdout.startswith("done 40000"), completed.stderr[-500:]
 
 
+# --- custom checks from the configuration over hostile input ------------------------------------------
+
+CUSTOM_CHECKS = """\
+checks:
+  ACME901:
+    name: company-registry
+    level: error
+    section: 10
+    target: Container
+    message: images come only from the company registry
+    description: Images come from registry.acme.io; no environment value holds an assignment.
+    schema:
+      required: [image]
+      properties:
+        image: {type: string, pattern: '^registry\\.acme\\.io/'}
+        env: {type: array, items: {properties: {value: {pattern: '^[^=]*$'}}}}
+  ACME902:
+    name: tidy-metadata
+    level: warning
+    section: 3
+    target: Workload
+    message: labels are lowercase and annotations are ours
+    description: Label values are lowercase words; every annotation key is a non-empty string.
+    schema:
+      properties:
+        metadata:
+          properties:
+            labels:
+              patternProperties: {'^acme\\.io/': {type: string}}
+              additionalProperties: {type: string, pattern: '^[a-z0-9-]*$'}
+            annotations:
+              patternProperties: {'.': {}}
+              additionalProperties: false
+  ACME903:
+    name: no-private-keys
+    level: error
+    section: 10
+    target: ConfigMap
+    message: a ConfigMap holds a private key
+    description: Keys go into Secrets, never ConfigMaps.
+    schema:
+      properties:
+        data:
+          propertyNames: {pattern: '^[A-Za-z0-9._-]+$'}
+          additionalProperties: {not: {pattern: 'BEGIN [A-Z ]*PRIVATE KEY'}}
+  ACME904:
+    name: bucket-classification
+    level: warning
+    section: 10
+    target: terraform:aws_s3_bucket
+    message: the bucket has no data-classification tag
+    description: Every bucket says what data it holds.
+    schema:
+      required: [tags]
+      properties:
+        tags: {required: [data-classification]}
+      additionalProperties: {not: {type: array, minItems: 100}}
+"""
+
+
+def test_custom_checks_over_the_corpus_are_never_an_internal_error(small_corpus):
+    """Wrong types, keys that are not strings, deep nesting, unknown Terraform values: every object is
+    judged by its schema and nothing breaks."""
+    root, _ = small_corpus
+    (root / ".prodready.yaml").write_text(CUSTOM_CHECKS)
+    config = load(str(root / ".prodready.yaml"))
+    result = scan(["."], ScanOptions(select=["ACME"], config=config, cache=False, jobs=1))
+    assert _internal_errors(result) == []
+    assert all(result.checked[check_id] > 0 for check_id in ("ACME901", "ACME902", "ACME903", "ACME904"))
+    assert ("ACME901", 16) in _good_findings(result, root)  # its image
+
+
+def test_a_pattern_never_runs_over_a_long_hostile_value(tmp_path):
+    """`^x*x*y` backtracks quadratically: over a 1 MB value it would run for hours. A value longer than
+    prodready.custom.MAX_MATCHED_LENGTH is not matched: it fails its pattern, and the finding says why."""
+    config = tmp_path / ".prodready.yaml"
+    config.write_text(CUSTOM_CHECKS.split("  ACME902:")[0].replace("'^[^=]*$'", "'^x*x*y'"))
+    (tmp_path / "pod.yaml").write_bytes(
+        b"apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n    - name: c\n"
+        b"      image: registry.acme.io/c\n      env:\n        - name: X\n          value: "
+        + b"x" * 2**20
+        + b"\n"
+    )
+    code = (
+        "from prodready.config import load\n"
+        "from prodready.scan import ScanOptions, scan\n"
+        f"result = scan([{str(tmp_path)!r}], ScanOptions(config=load({str(config)!r}), select=['ACME'], cache=False, jobs=1))\n"
+        "print(*(f.message for f in result.findings), sep='\\n')\n"
+    )
+    completed = run_limited(code)
+    assert completed.returncode == 0, completed.stderr[-500:]
+    assert completed.stdout == (
+        "images come only from the company registry: 'env[0].value' is 1,048,576 characters long,"
+        " too long to match against '^x*x*y'\n"
+    )
+
+
 # --- values read as Kubernetes and Terraform read them -------------------------------------------------
 
 
@@ -576,6 +674,7 @@ def test_json_and_sarif_carry_control_characters_escaped(escapes, output_format)
 @pytest.mark.parametrize("terminal", [False, True], ids=["piped", "terminal"])
 def test_notes_on_stderr_escape_control_characters(tmp_path, monkeypatch, terminal):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PATH", str(tmp_path / "no-engines"))  # the chart is noted as not rendered
     chart = tmp_path / "chart\x1b]0;owned\x07\x1b[31m"
     (chart / "templates").mkdir(parents=True)
     (chart / "Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 1.0.0\n")
@@ -604,6 +703,7 @@ def test_sarif_uris_are_relative_without_dot_dot(tmp_path, monkeypatch):
     (chart / "templates").mkdir(parents=True)
     (chart / "Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 1.0.0\n")
     monkeypatch.chdir(repository / "work")
+    monkeypatch.setenv("PATH", str(tmp_path / "no-engines"))  # the chart is noted as not rendered
     paths = [
         "../k8s",
         str(repository / "infra"),

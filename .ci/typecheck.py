@@ -43,7 +43,9 @@ def main() -> int:
         print(message)
     files = len({message.split(":", 1)[0] for message in result_messages if ": error:" in message})
     errors = sum(": error:" in message for message in result_messages)
-    print(f"mypy: {errors} errors in {files} files" if errors else f"mypy: no errors in {len(sources())} files")
+    print(
+        f"mypy: {errors} errors in {files} files" if errors else f"mypy: no errors in {len(sources())} files"
+    )
     return 1 if errors else 0
 
 

@@ -6,10 +6,14 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 from prodready import __version__
 from prodready.config import DEFAULT_MAX_FILE_SIZE_MB
+
+if TYPE_CHECKING:
+    from prodready.config import Config
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 MAX_FILE_SIZE_MB = 2**20  # a terabyte: any larger limit is no limit
@@ -37,7 +41,7 @@ def _write_atomically(path: str, text: str) -> None:
         raise
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     click.echo(f"prodready: error: {message}", err=True)
     sys.exit(EXIT_ERROR)
 
@@ -415,6 +419,25 @@ def config_command(paths, config_file) -> None:
         click.echo(f"  {option.name}: {json.dumps(value)}  # {origin}")
 
 
+def _checks_option(command):
+    return click.option(
+        "--config",
+        "config_file",
+        type=click.Path(exists=True, dir_okay=False),
+        help="Take the custom checks from this configuration file instead of the one found above the current directory.",
+    )(command)
+
+
+def _checks_config(config_file: str | None) -> Config:
+    """The configuration given, or found above the current directory: its custom checks are rules too."""
+    from prodready.config import ConfigError, discover_config, load
+
+    try:
+        return load(config_file) if config_file else discover_config(["."])
+    except ConfigError as error:
+        _fail(f"configuration: {error}")
+
+
 @main.command()
 @click.option(
     "--format",
@@ -424,31 +447,45 @@ def config_command(paths, config_file) -> None:
     show_default=True,
     help="text: a table; markdown: every rule's documentation (docs/rules.md is this output).",
 )
-def rules(output_format) -> None:
-    """List every rule: ID, name, level and checklist section."""
+@_checks_option
+def rules(output_format, config_file) -> None:
+    """List every rule: ID, name, level and checklist section; then the custom checks of the
+    configuration, with the file that defines them."""
     from prodready.registry import all_rules
 
-    metas = all_rules()
+    config = _checks_config(config_file)
+    metas = all_rules() + config.checks
     if output_format == "markdown":
         from prodready.report import rules_markdown
 
         click.echo(rules_markdown.render(metas), nl=False)
         return
+    id_width = max(len(meta.id) for meta in metas) + 1
     width = max(len(meta.name) for meta in metas)
-    click.echo(f"{'ID':<6} {'NAME':<{width}} {'LEVEL':<18} SECTION  SUMMARY")
-    for meta in metas:
+
+    def line(meta) -> str:
         level = str(meta.level) if meta.default_on else f"off ({meta.level})"
         section = f"§{meta.section}" if meta.section else "-"
-        click.echo(f"{meta.id:<6} {meta.name:<{width}} {level:<18} {section:<8} {meta.summary}")
+        return f"{meta.id:<{id_width}} {meta.name:<{width}} {level:<18} {section:<8} {meta.summary}"
+
+    click.echo(f"{'ID':<{id_width}} {'NAME':<{width}} {'LEVEL':<18} SECTION  SUMMARY")
+    for meta in all_rules():
+        click.echo(line(meta))
+    if config.checks:
+        click.echo(f"\nCustom checks from {config.path}:")
+        for meta in config.checks:
+            click.echo(line(meta))
 
 
 @main.command()
 @click.argument("rule")
-def explain(rule: str) -> None:
-    """Print what RULE (an ID such as PR313, or a name) checks, why, and how to fix it."""
+@_checks_option
+def explain(rule: str, config_file: str | None) -> None:
+    """Print what RULE (an ID such as PR313, or a name; a custom check of the configuration too) checks,
+    why, and how to fix it."""
     from prodready.registry import find_rule
 
-    meta = find_rule(rule)
+    meta = find_rule(rule, _checks_config(config_file).checks)
     if meta is None:
         _fail(f"unknown rule '{rule}' (see `prodready rules`)")
     level = str(meta.level) if meta.default_on else f"off by default; {meta.level} when enabled"

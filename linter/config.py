@@ -14,20 +14,27 @@ exclude: ["vendor/**"]             # never scanned
 options:                           # rule options; `prodready config` lists them with their defaults
   min-replicas: 3
 max-file-size: 50                  # MB
+checks:                            # the organisation's own policies as JSON Schema (see custom.py)
+  ACME001: {name: …, level: warning, section: 3, target: Workload, message: …, description: …, schema: …}
 ```
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from prodready.model import Location, SuppressionMark
+from prodready.model import KeyPath, Location, SuppressionMark
+
+if TYPE_CHECKING:
+    from prodready.custom import CustomCheck
 
 LEVELS = ["error", "warning", "note", "off"]
-RULE_KEY = r"^(PR[0-9]{3}|[a-z0-9]+(-[a-z0-9]+)*)$"
+RULE_KEY = r"^([A-Z]+[0-9]+|[a-z0-9]+(-[a-z0-9]+)*)$"  # an ID (built-in PR301, custom ACME001) or a name
 RULE_LIST = {"type": "array", "items": {"type": "string", "pattern": r"^[A-Za-z0-9-]+$"}}
 
 SCHEMA: dict[str, Any] = {
@@ -46,6 +53,7 @@ SCHEMA: dict[str, Any] = {
         "per-path-ignores": {"type": "object", "additionalProperties": RULE_LIST},
         "exclude": {"type": "array", "items": {"type": "string"}},
         "max-file-size": {"type": "number", "exclusiveMinimum": 0, "maximum": 2**20},
+        "checks": {"type": "object"},  # each definition is validated when it is compiled
     },
 }
 
@@ -61,6 +69,7 @@ class ConfigError(Exception):
 class Config:
     path: str | None = None  # the file it came from; None: defaults only
     settings: dict[str, Any] = field(default_factory=dict)
+    checks: list[CustomCheck] = field(default_factory=list)  # compiled from `checks:`
 
     @property
     def directory(self) -> str:
@@ -75,7 +84,7 @@ class Config:
             (
                 glob,
                 SuppressionMark(
-                    Location(self.path or "", self._line_of(glob), 1),
+                    Location(self.path or "", _line_of(self.path or "", glob), 1),
                     tuple(rules),
                     f"per-path-ignores: {glob}",
                 ),
@@ -83,20 +92,27 @@ class Config:
             for glob, rules in self.get("per-path-ignores", {}).items()
         ]
 
-    def _line_of(self, text: str) -> int:
-        try:
-            with open(self.path or "", encoding="utf-8", errors="replace") as handle:
-                for number, line in enumerate(handle, start=1):
-                    if text in line:
-                        return number
-        except OSError:
-            pass
-        return 1
-
     @property
     def options(self) -> dict[str, Any]:
         """The rule options the file sets; a rule takes the declared default of any other."""
         return self.settings.get("options", {})
+
+
+def _line_of(path: str, text: str) -> int:
+    """The first line of the file that holds `text`; 1 when none does."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            for number, line in enumerate(handle, start=1):
+                if text in line:
+                    return number
+    except OSError:
+        pass
+    return 1
+
+
+def _toml_line(path: str, keys: KeyPath) -> int:
+    """The line of `[tool.prodready.checks.ACME001]` for ("checks", "ACME001"): TOML keeps no positions."""
+    return _line_of(path, ".".join(map(str, keys)))
 
 
 def _read_pyproject(path: str) -> dict | None:
@@ -111,7 +127,8 @@ def _read_pyproject(path: str) -> dict | None:
     return tool.get("prodready") if isinstance(tool, dict) else None
 
 
-def _read_yaml(path: str) -> dict:
+def _read_yaml(path: str) -> tuple[dict, Callable[[KeyPath], int]]:
+    """The settings, and the line of each key path in them."""
     from prodready.sources.yaml import InvalidYaml, parse_documents
 
     with open(path, "rb") as handle:
@@ -122,13 +139,14 @@ def _read_yaml(path: str) -> dict:
         raise ConfigError(f"{path}:{error.line + 1}: not valid YAML: {error}") from None
     body = documents[0].body if documents else None
     if body is None:
-        return {}
+        return {}, lambda keys: 1
     if not isinstance(body, dict):
         raise ConfigError(f"{path}: expected a mapping of settings at the top level")
     rules = body.get("rules")
     if isinstance(rules, dict):  # YAML 1.1 reads an unquoted `off` as false
         body["rules"] = {rule: "off" if level is False else level for rule, level in rules.items()}
-    return body
+    document = documents[0]
+    return body, lambda keys: document.positions.locate(body, keys, document.start).line
 
 
 def schema() -> dict[str, Any]:
@@ -168,12 +186,31 @@ def _explain(error: Any) -> str:
 
 
 def load(path: str) -> Config:
-    """Read and validate one configuration file."""
+    """Read and validate one configuration file, and compile its custom checks."""
+    line_of: Callable[[KeyPath], int]  # the line of a key path in the file
     try:
-        settings = _read_pyproject(path) if os.path.basename(path) == "pyproject.toml" else _read_yaml(path)
+        if os.path.basename(path) == "pyproject.toml":
+            settings = _read_pyproject(path)
+            line_of = functools.partial(_toml_line, path)
+        else:
+            settings, line_of = _read_yaml(path)
     except OSError as error:
         raise ConfigError(f"{path}: cannot read: {error.strerror or error}") from None
-    return Config(path, validate(settings if settings is not None else {}, path))
+    settings = validate(settings if settings is not None else {}, path)
+    return Config(path, settings, _custom_checks(settings.get("checks", {}), path, line_of))
+
+
+def _custom_checks(
+    definitions: dict[str, Any], path: str, line_of: Callable[[KeyPath], int]
+) -> list[CustomCheck]:
+    from prodready.custom import InvalidCheck, compile_checks
+
+    try:
+        return compile_checks(definitions, lambda check_id: Location(path, line_of(("checks", check_id)), 1))
+    except InvalidCheck as error:
+        raise ConfigError(
+            f"{error.location.file}:{error.location.line}: checks: {error.check_id}: {error}"
+        ) from None
 
 
 def discover_config(paths: list[str]) -> Config:

@@ -8,7 +8,17 @@ from typing import Any
 
 from prodready.index import Index
 from prodready.kubernetes import PodTemplate, own_pod_template
-from prodready.model import Finding, Level, Notification, Problem, RelatedLocation, Resource, RuleMeta, Scope
+from prodready.model import (
+    Finding,
+    KindKey,
+    Level,
+    Notification,
+    Problem,
+    RelatedLocation,
+    Resource,
+    RuleMeta,
+    Scope,
+)
 from prodready.registry import wanted_arguments
 
 
@@ -49,9 +59,20 @@ def to_finding(meta: RuleMeta, level: Level, problem: Problem) -> Finding:
     )
 
 
+# The group of a kind key that matches the kind in every API group: a custom check's `target: Deployment`.
+ANY_GROUP = "*"
+
+
+def _of_kinds(kinds: frozenset[KindKey], index: Index) -> list[Resource]:
+    names = {kind for group, kind in kinds if group == ANY_GROUP}
+    if not names:
+        return index.of_kinds(kinds)
+    return [resource for resource in index.resources if resource.kind in names or resource.kind_key in kinds]
+
+
 def _subjects(meta: RuleMeta, index: Index, wants_template: bool) -> Iterator[tuple[Resource, Any]]:
     """(subject, pod template) for each call of a rule with a subject."""
-    for resource in index.of_kinds(meta.kinds):
+    for resource in _of_kinds(meta.kinds, index):
         if meta.scope is Scope.RESOURCE:
             yield resource, None
             continue

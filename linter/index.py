@@ -18,6 +18,7 @@ from prodready.kubernetes import (
     PodTemplate,
     autoscaler_minimum,
     autoscaler_target,
+    claim_names,
     dig,
     integer,
     is_workload,
@@ -28,6 +29,7 @@ from prodready.kubernetes import (
     same_namespace,
     selects,
     sequence,
+    shared_across_nodes,
 )
 from prodready.model import KeyPath, KindKey, Problem, Resource, kind_key
 
@@ -171,6 +173,15 @@ class Index:
         scale a custom resource)."""
         found = self._nearest_named(self._resources_by_place, kind, name, near)
         return found[0] if found else None
+
+    def single_node_claims(self, template: PodTemplate, near: Resource) -> list[str]:
+        """The PersistentVolumeClaims the pods mount by name that only one node can attach: every one
+        not found in the scanned manifests with only ReadWriteMany or ReadOnlyMany access modes."""
+        return [
+            name
+            for name in claim_names(template)
+            if not shared_across_nodes(self.named("PersistentVolumeClaim", name, near))
+        ]
 
     # --- autoscalers and Argo Rollouts --------------------------------------------------------------
 

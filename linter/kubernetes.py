@@ -52,6 +52,12 @@ def helm_hooks(resource: Resource) -> list[str]:
     return [part.strip() for part in hook.split(",")] if isinstance(hook, str) else []
 
 
+def is_helm_test(resource: Resource) -> bool:
+    """A pod that `helm test` runs on demand (`helm.sh/hook: test`, or the older `test-success`): it
+    serves nothing, runs for seconds, and is never rolled out or back."""
+    return any(hook.startswith("test") for hook in helm_hooks(resource))
+
+
 def is_long_running(resource: Resource) -> bool:
     return resource.kind not in _ONE_SHOT_KINDS and is_workload(resource) and not helm_hooks(resource)
 
@@ -155,6 +161,119 @@ def containers(template: PodTemplate, include_init: bool = False) -> Iterator[Co
             if init and not include_init:
                 continue
             yield Container(body, template.path + (field, index), init)
+
+
+# --- what a workload's manifests say about how many of its pods may run ------------------------
+
+# Access modes with which pods on several nodes may mount one claim; any other (ReadWriteOnce,
+# ReadWriteOncePod) ties the claim to one node at a time.
+SHARED_ACCESS_MODES = frozenset({"ReadWriteMany", "ReadOnlyMany"})
+
+
+def claim_names(template: PodTemplate) -> list[str]:
+    """The PersistentVolumeClaims the pods mount by name, each once (generic ephemeral volumes make a
+    claim per pod and are not among them)."""
+    names: list[str] = []
+    for volume in sequence(template.spec.get("volumes")):
+        claim = mapping(mapping(volume).get("persistentVolumeClaim")).get("claimName")
+        if isinstance(claim, str) and claim and claim not in names:
+            names.append(claim)
+    return names
+
+
+def shared_across_nodes(claim: Resource | None) -> bool:
+    """Whether pods on several nodes may mount the claim: its access modes are known and all shared.
+    A claim that is not in the scanned manifests may be ReadWriteOnce, so it is not."""
+    if claim is None:
+        return False
+    modes = {str(mode) for mode in sequence(dig(claim.body, ("spec", "accessModes")))}
+    return bool(modes) and modes <= SHARED_ACCESS_MODES
+
+
+def runs_alone(workload: Resource, single_node_claims: list[str]) -> str | None:
+    """What in the workload's own manifests says that it runs one pod at a time by design, or None: it
+    mounts a claim that only one node can attach (`single_node_claims`, see `shared_across_nodes`), so
+    a second pod could not run on another node, or it is a Deployment with `strategy: Recreate`, which
+    never runs two of its pods together."""
+    if single_node_claims:
+        names = ", ".join(f"'{name}'" for name in single_node_claims)
+        return f"it mounts PersistentVolumeClaim {names}, which only one node can attach"
+    if workload.kind == "Deployment" and dig(workload.body, ("spec", "strategy", "type")) == "Recreate":
+        return "its Recreate strategy never runs two of its pods together"
+    return None
+
+
+# The flags with which Kubernetes controllers (controller-runtime, client-go) elect a leader; only the
+# leader works, the other replicas wait. ingress-nginx's `--election-id` is not one: every replica serves.
+_LEADER_ELECTION = re.compile(r"--(?:leader-elect|leader-election|enable-leader-election)(?:=(\S*))?\Z")
+
+
+def elects_leader(template: PodTemplate) -> bool:
+    """Whether a container is started with a leader election flag that is not set to false."""
+    for container in containers(template):
+        for argument in [*sequence(container.body.get("command")), *sequence(container.body.get("args"))]:
+            match = _LEADER_ELECTION.match(argument.strip()) if isinstance(argument, str) else None
+            if match and (match.group(1) or "true").lower() != "false":
+                return True
+    return False
+
+
+# Prometheus exporters are named `<thing>_exporter` (Prometheus' naming convention for exporters):
+# the last part of the image's repository, without tag or digest.
+_EXPORTER_IMAGE = re.compile(r"[-_]exporter\Z")
+_METRICS_PORT_NAME = re.compile(r"(?:\A|-)metrics\Z")  # `metrics`, `http-metrics`, `https-metrics`
+_EXPOSED_SERVICE_TYPES = ("LoadBalancer", "NodePort")
+SCRAPE_ANNOTATION = "prometheus.io/scrape"
+SCRAPE_PORT_ANNOTATION = "prometheus.io/port"
+
+
+def _scraped(annotations: dict) -> bool:
+    return label_text(annotations.get(SCRAPE_ANNOTATION)).strip().lower() == "true"
+
+
+def _image_name(image: Any) -> str:
+    """The last part of an image's repository: `quay.io/prometheus/node-exporter:v1` → `node-exporter`."""
+    last = label_text(image).strip().partition("@")[0].rpartition("/")[2]
+    return last.partition(":")[0]
+
+
+def _only_the_scraped_port(service: Resource) -> bool:
+    """Whether a Service exposes one port only, inside the cluster, and carries the scrape annotation
+    for it (`prometheus.io/scrape: "true"`, and `prometheus.io/port` absent or naming that port)."""
+    annotations = mapping(service.metadata.get("annotations"))
+    spec = mapping(service.body.get("spec"))
+    ports = [mapping(port) for port in sequence(spec.get("ports"))]
+    if not _scraped(annotations) or spec.get("type") in _EXPOSED_SERVICE_TYPES or len(ports) != 1:
+        return False
+    wanted = label_text(annotations.get(SCRAPE_PORT_ANNOTATION)).strip()
+    return not wanted or wanted in {label_text(ports[0].get(key)) for key in ("port", "targetPort")}
+
+
+def serves_only_metrics(template: PodTemplate, services: list[Resource]) -> str | None:
+    """Why the pods' only traffic is Prometheus scraping their metrics, or None: every container that
+    declares ports runs a Prometheus exporter (by the exporters' naming convention, `*_exporter`); every
+    port they declare is a metrics port (named `metrics` or `*-metrics`, or the `prometheus.io/port` of
+    pods annotated for scraping); or each of the Services in front of them (`services`, at least one)
+    exposes a single port inside the cluster and is annotated for Prometheus to scrape it."""
+    serving = [container for container in containers(template) if sequence(container.body.get("ports"))]
+    images = [_image_name(container.body.get("image")) for container in serving]
+    if images and all(_EXPORTER_IMAGE.search(image) for image in images):
+        return f"it runs the Prometheus exporter '{images[0]}'"
+    scraped_port = (
+        label_text(template.annotations.get(SCRAPE_PORT_ANNOTATION)).strip()
+        if _scraped(template.annotations)
+        else None
+    )
+    ports = [mapping(port) for container in serving for port in sequence(container.body.get("ports"))]
+    if ports and all(
+        _METRICS_PORT_NAME.search(label_text(port.get("name")))
+        or label_text(port.get("containerPort")) == scraped_port
+        for port in ports
+    ):
+        return "its only ports serve metrics"
+    if services and all(_only_the_scraped_port(service) for service in services):
+        return f"Service '{services[0].name}' exposes only the port Prometheus scrapes"
+    return None
 
 
 # --- spreading pods over nodes and zones ---------------------------------------------------------

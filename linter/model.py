@@ -126,6 +126,8 @@ class Positions:
         node = body
         for step in path:
             marks = self.table.get(id(node))
+            if marks is None:
+                break
             try:
                 line, column = divmod(marks[step], 1 << 32)
             except (KeyError, IndexError, TypeError):

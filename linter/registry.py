@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from prodready.model import Level, Option, RuleMeta, Scope, kind_key
 
@@ -108,19 +108,22 @@ def all_options() -> list[Option]:
     return sorted(found.values(), key=lambda option: option.name)
 
 
-def find_rule(key: str) -> RuleMeta | None:
-    """A rule by ID (any case) or by name."""
-    return next((meta for meta in all_rules() if meta.is_named(key)), None)
+def find_rule(key: str, custom: Sequence[RuleMeta] = ()) -> RuleMeta | None:
+    """A rule by ID (any case) or by name, among the built-in rules and the `custom` checks."""
+    return next((meta for meta in [*all_rules(), *custom] if meta.is_named(key)), None)
 
 
 def choose_rules(
-    select: list[str], ignore: list[str], levels: dict[str, str] | None = None
+    select: list[str],
+    ignore: list[str],
+    levels: dict[str, str] | None = None,
+    custom: Sequence[RuleMeta] = (),
 ) -> list[tuple[RuleMeta, Level]]:
-    """The rules to run, with their levels. `select` narrows to rules whose ID starts with, or equals, a
-    given code, or whose name is given; naming a rule exactly also turns on a rule that is off by
-    default. `ignore` removes. `levels` (from the configuration) sets a rule's level; `off` removes it,
-    any other level turns it on."""
-    rules = all_rules()
+    """The rules to run, with their levels, among the built-in rules and the `custom` checks of the
+    configuration. `select` narrows to rules whose ID starts with, or equals, a given code, or whose name
+    is given; naming a rule exactly also turns on a rule that is off by default. `ignore` removes.
+    `levels` (from the configuration) sets a rule's level; `off` removes it, any other level turns it on."""
+    rules = [*all_rules(), *custom]
     levels = levels or {}
     for key in [*select, *ignore, *levels]:
         if not any(meta.is_selected_by(key) for meta in rules):

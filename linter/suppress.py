@@ -93,8 +93,8 @@ def apply(
     are (glob relative to `directory`, mark) pairs from the configuration."""
     annotations = annotation_marks(resources)
     comments_by_file: dict[str, list[SuppressionMark]] = {}
-    for comment in comments:
-        comments_by_file.setdefault(comment.location.file, []).append(comment)
+    for written in comments:
+        comments_by_file.setdefault(written.location.file, []).append(written)
     used: set[tuple[int, str]] = set()  # (id of the mark, rule named)
 
     def matching(mark: SuppressionMark, meta: RuleMeta) -> str | None:
@@ -121,7 +121,9 @@ def apply(
     result = []
     for finding in findings:
         suppression = None
-        mark = annotations.get(id(finding.resource)) if finding.resource is not None else None
+        mark: SuppressionMark | None = None
+        if finding.resource is not None:
+            mark = annotations.get(id(finding.resource))
         if mark is not None and matching(mark, finding.rule):
             suppression = Suppression("inSource", mark.reason or f"{IGNORE_ANNOTATION} annotation")
         if suppression is None:

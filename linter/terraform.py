@@ -6,10 +6,16 @@ dicts, UNKNOWN where a value depends on something a static scan cannot know. Rul
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Collection, Iterator
+from typing import Any, Protocol
 
-from prodready.model import ABSENT, UNKNOWN, Resource
+from prodready.model import ABSENT, UNKNOWN, Resource, is_unknown
+
+
+class ReferrerIndex(Protocol):
+    """What `passed_to_module` asks of `prodready.index.Index`, which a later stage builds."""
+
+    def referrers(self, resource: Resource, *kinds: str) -> list[Resource]: ...
 
 
 def value(body: Any, *path: str | int) -> Any:
@@ -45,12 +51,6 @@ def blocks(body: Any, block_type: str) -> list | Any:
     return found if isinstance(found, list) else []
 
 
-def address(resource: Resource) -> str:
-    """`aws_db_instance.main`, `data.aws_iam_policy_document.admin`, `module.db`: data sources have the
-    kind `data.<type>` and module calls the kind `module`."""
-    return f"{resource.kind}.{resource.name}"
-
-
 def each_block(body: Any, block_type: str) -> Iterator[tuple[int, dict]]:
     """(index, block) for each known nested block of a type."""
     found = blocks(body, block_type)
@@ -75,16 +75,34 @@ def number(found: Any) -> float | None:
     return None
 
 
-def boolean(found: Any) -> bool | None:
-    """A known boolean (Terraform converts "true"/"false"), or None when it is not one."""
+def boolean(found: Any) -> bool | None | Any:
+    """True or False for a known boolean (Terraform also converts the strings "true" and "false"); None when
+    it is not written (absent, or null); UNKNOWN for an unknown value or one that is no boolean ("True", "yes":
+    Terraform rejects them)."""
+    if found is ABSENT or found is None:
+        return None
     if isinstance(found, bool):
         return found
-    if isinstance(found, str) and found in ("true", "false"):
+    if found in ("true", "false"):
         return found == "true"
-    return None
+    return UNKNOWN
 
 
-def passed_to_module(resource: Resource, index: Any) -> bool:
+def passed_to_module(resource: Resource, index: ReferrerIndex) -> bool:
     """Whether a module call of the same module receives a reference to `resource`: what the module does
     with it (a flow log, a backup selection, an alarm) cannot be seen, so coverage is unknown."""
     return bool(index.referrers(resource, "module"))
+
+
+def may_point_at(
+    other: Resource, kinds: Collection[str], found: Any, names: Callable[[str], bool] = lambda found: False
+) -> bool | None:
+    """Whether `other`, which has no reference edge to the resource in question, acts on it through `found`,
+    the value that says what it acts on (`vpc_id`, `bucket`, an alarm's dimensions): True when a known string
+    `names` it, None when the value is unknown (input and locals make no reference edge, so it may be this
+    resource), False otherwise. An `other` that references a resource of `kinds` acts on that one."""
+    if any(ref.split(".")[0] in kinds for ref in other.references):
+        return False
+    if isinstance(found, str):
+        return names(found)
+    return None if is_unknown(found) else False

@@ -14,16 +14,25 @@ from pathlib import Path
 ROOT = Path(__file__).parent.parent
 PACKAGES = {"prodready": ROOT / "linter", "prodready.rules": ROOT / "rules"}
 
-# Earliest first. A module belongs to the first layer with a prefix that names it or its package.
+# Earliest first. A module belongs to the layer of the longest prefix that names it or its package.
 LAYERS: list[tuple[str, ...]] = [
     ("prodready.__init__", "prodready.model", "prodready.checklist"),  # data every stage shares
-    ("prodready.kubernetes", "prodready.terraform", "prodready.registry"),  # domain libraries, catalogue
+    # the parsers and the domain libraries, which every stage may read with; the catalogue
+    ("prodready.sources", "prodready.sources.yaml", "prodready.sources.hcl"),
+    (
+        "prodready.kubernetes",
+        "prodready.terraform",
+        "prodready.kustomization",
+        "prodready.helm",
+        "prodready.registry",
+    ),
     ("prodready.discover",),
-    ("prodready.cache", "prodready.sources"),  # load
+    ("prodready.render",),
+    ("prodready.cache", "prodready.sources.load", "prodready.sources.terraform"),  # load
     ("prodready.index",),
-    ("prodready.rules", "prodready.engine"),
+    ("prodready.rules", "prodready.engine", "prodready.custom"),  # custom: checks from the configuration
     ("prodready.suppress",),
-    ("prodready.locate",),
+    ("prodready.patches", "prodready.locate"),
     ("prodready.report",),
     ("prodready.config", "prodready.scan"),  # the scan runs the stages with the configuration
     ("prodready.cli", "prodready.__main__"),
@@ -69,9 +78,14 @@ def graph() -> dict[str, set[str]]:
 
 
 def layer(module: str) -> int:
-    for number, prefixes in enumerate(LAYERS):
-        if any(module == prefix or module.startswith(prefix + ".") for prefix in prefixes):
-            return number
+    matches = [
+        (len(prefix), number)
+        for number, prefixes in enumerate(LAYERS)
+        for prefix in prefixes
+        if module == prefix or module.startswith(prefix + ".")
+    ]
+    if matches:
+        return max(matches)[1]  # the most specific prefix decides
     raise AssertionError(f"{module} is in no layer of tests/test_architecture.py")
 
 
@@ -120,4 +134,6 @@ def test_no_cycles() -> None:
 if __name__ == "__main__":
     for module, targets in sorted(graph().items(), key=lambda item: (layer(item[0]), item[0])):
         short = sorted(target.removeprefix("prodready.") for target in targets)
-        sys.stdout.write(f"{layer(module):2} {module.removeprefix('prodready.')} → {', '.join(short) or '-'}\n")
+        sys.stdout.write(
+            f"{layer(module):2} {module.removeprefix('prodready.')} → {', '.join(short) or '-'}\n"
+        )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from prodready.checklist import TITLES
+from prodready.custom import CustomCheck
 from prodready.model import RuleMeta
 
 DOCS_URL = "https://github.com/prodready/prodready/blob/main/docs/rules.md"
@@ -21,7 +22,10 @@ def heading(meta: RuleMeta) -> str:
     return f"{meta.id} {meta.name}"
 
 
-def help_uri(meta: RuleMeta) -> str:
+def help_uri(meta: RuleMeta) -> str | None:
+    """Where docs/rules.md documents the rule; a custom check is documented by its configuration only."""
+    if isinstance(meta, CustomCheck):
+        return None
     return f"{DOCS_URL}#{slug(heading(meta))}"
 
 

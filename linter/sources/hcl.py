@@ -121,9 +121,7 @@ def parse_hcl(text: str) -> HclFile:
     except UnexpectedToken as error:
         raise HclSyntaxError(f"unexpected {_token_text(error.token)}", error.line, error.column) from None
     except UnexpectedCharacters as error:
-        raise HclSyntaxError(
-            f"unexpected character {text[error.pos_in_stream]!r}", error.line, error.column
-        ) from None
+        raise HclSyntaxError(f"unexpected character {error.char!r}", error.line, error.column) from None
     except UnexpectedEOF:
         raise HclSyntaxError(
             "unexpected end of file (an unclosed block, string or heredoc?)", text.count("\n") + 1, 1

@@ -3,12 +3,13 @@
 Values are three-valued: a rule fires on a known bad value or on an absent attribute whose AWS default is
 bad, never on UNKNOWN. An attribute set to `null` is the same as an absent one, as in Terraform."""
 
+from collections.abc import Iterator
 from typing import Any
 
 from prodready.index import Index
-from prodready.model import ABSENT, UNKNOWN, Level, Problem, Resource, is_unknown
+from prodready.model import ABSENT, UNKNOWN, Level, Problem, Resource
 from prodready.registry import rule
-from prodready.terraform import address, blocks, each_block, value
+from prodready.terraform import blocks, boolean, each_block, may_point_at, value
 
 ALARM = "aws_cloudwatch_metric_alarm"
 
@@ -80,7 +81,9 @@ def _may_watch(alarm: Resource, resource: Resource, names: set[str], index: Inde
     """Whether `alarm` watches `resource` by name, or reads a metric whose target cannot be known (its
     dimensions come from a variable, not from a resource this rule watches)."""
     namespaces, _ = WATCHED[resource.kind]
-    target_unknown = not index.referenced(alarm, *WATCHED)
+    # An alarm that references a watched resource watches that one; a reference to one the module does not
+    # create (its count is 0) says nothing.
+    watched = {other.kind for other in index.referenced(alarm, *WATCHED)}
     for namespace, dimensions in _metrics(alarm):
         if isinstance(namespace, str) and namespace not in namespaces:
             continue
@@ -88,13 +91,13 @@ def _may_watch(alarm: Resource, resource: Resource, names: set[str], index: Inde
             _names_it(item, names, resource.kind) for item in dimensions.values()
         ):
             return True
-        if target_unknown and is_unknown(dimensions):
+        if may_point_at(alarm, watched, dimensions) is None:
             return True
     return False
 
 
 @rule("PR150", "resource-without-alarm", Level.WARNING, section=1, kinds=set(WATCHED))
-def resource_without_alarm(resource: Resource, index: Index):
+def resource_without_alarm(resource: Resource, index: Index) -> Iterator[Problem]:
     """A database, load balancer, queue, cache, service or function that no CloudWatch alarm watches.
 
     ## What it checks
@@ -143,14 +146,14 @@ def resource_without_alarm(resource: Resource, index: Index):
     if any(_may_watch(alarm, resource, names, index) for alarm in index.in_module(resource, ALARM)):
         return
     yield Problem(
-        f"no CloudWatch alarm watches {address(resource)}: when it fails or saturates, nobody is told until users notice",
+        f"no CloudWatch alarm watches {resource.address}: when it fails or saturates, nobody is told until users notice",
         resource,
         (),
     )
 
 
 @rule("PR151", "alarm-without-actions", Level.WARNING, section=3, kinds={ALARM})
-def alarm_without_actions(alarm: Resource, index: Index):
+def alarm_without_actions(alarm: Resource, index: Index) -> Iterator[Problem]:
     """A CloudWatch alarm that notifies nobody.
 
     ## What it checks
@@ -188,10 +191,9 @@ def alarm_without_actions(alarm: Resource, index: Index):
     """
     if index.referrers(alarm, *ALARM_CONSUMERS):
         return
-    enabled = value(alarm.body, "actions_enabled")
-    if enabled is False or enabled == "false":
+    if boolean(value(alarm.body, "actions_enabled")) is False:
         yield Problem(
-            f"{address(alarm)} has actions_enabled = false: when it goes off, nobody is told",
+            f"{alarm.address} has actions_enabled = false: when it goes off, nobody is told",
             alarm,
             ("actions_enabled",),
         )
@@ -205,7 +207,7 @@ def alarm_without_actions(alarm: Resource, index: Index):
         missing = False  # UNKNOWN, or a value Terraform would reject
     if missing:
         yield Problem(
-            f"{address(alarm)} has no alarm_actions: when it goes off, nobody is told",
+            f"{alarm.address} has no alarm_actions: when it goes off, nobody is told",
             alarm,
             ("alarm_actions",),
         )

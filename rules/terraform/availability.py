@@ -3,25 +3,13 @@
 Values are three-valued: a rule fires on a known bad value or on an absent attribute whose AWS default is
 bad, never on UNKNOWN. An attribute set to `null` is the same as an absent one, as in Terraform."""
 
-from collections.abc import Callable
+from collections.abc import Iterator
 from typing import Any
 
 from prodready.index import Index
 from prodready.model import ABSENT, UNKNOWN, Level, Problem, Resource, is_unknown
 from prodready.registry import rule
-from prodready.terraform import address, blocks, boolean, number, value
-
-
-def may_point_at(other: Resource, target: Resource, found: Any, names: Callable[[str], bool]) -> bool | None:
-    """Whether `other`, which has no reference edge to `target`, acts on it through `found` (the value of
-    the attribute that says what it acts on): True when a known string names `target`, None when the value
-    is unknown (it comes from input or a local), False otherwise. An `other` that references a resource of
-    the target's kind acts on that one."""
-    if any(ref.startswith(f"{target.kind}.") for ref in other.references):
-        return False
-    if isinstance(found, str):
-        return names(found)
-    return None if is_unknown(found) else False
+from prodready.terraform import blocks, boolean, may_point_at, number, value
 
 
 def _plural(count: float, noun: str) -> str:
@@ -30,7 +18,7 @@ def _plural(count: float, noun: str) -> str:
 
 
 @rule("PR350", "rds-single-az", Level.WARNING, section=4, kinds={"aws_db_instance"})
-def rds_single_az(database: Resource, index: Index):
+def rds_single_az(database: Resource) -> Iterator[Problem]:
     """An RDS database instance in a single availability zone.
 
     ## What it checks
@@ -65,7 +53,7 @@ def rds_single_az(database: Resource, index: Index):
     if multi_az is UNKNOWN or boolean(multi_az) is True:
         return
     yield Problem(
-        f"{address(database)} runs in one availability zone: a host or zone failure, or a maintenance "
+        f"{database.address} runs in one availability zone: a host or zone failure, or a maintenance "
         "reboot, takes the database down until it is back",
         database,
         ("multi_az",),
@@ -88,7 +76,7 @@ def _instance_count(instance: Resource) -> float | None:
 
 
 @rule("PR351", "aurora-single-instance", Level.WARNING, section=4, kinds={"aws_rds_cluster"})
-def aurora_single_instance(cluster: Resource, index: Index):
+def aurora_single_instance(cluster: Resource, index: Index) -> Iterator[Problem]:
     """An Aurora cluster with fewer than two instances.
 
     ## What it checks
@@ -136,7 +124,7 @@ def aurora_single_instance(cluster: Resource, index: Index):
         if other in instances:
             continue
         verdict = may_point_at(
-            other, cluster, value(other.body, "cluster_identifier"), lambda found: found == name
+            other, {cluster.kind}, value(other.body, "cluster_identifier"), lambda found: found == name
         )
         if verdict is None:
             return
@@ -157,7 +145,7 @@ def aurora_single_instance(cluster: Resource, index: Index):
     else:
         what = f"only {_plural(total, 'instance')}"
     yield Problem(
-        f"{address(cluster)} has {what}: when the writer or its zone fails there is no replica to fail "
+        f"{cluster.address} has {what}: when the writer or its zone fails there is no replica to fail "
         "over to, and the database is down until Aurora builds a new instance",
         cluster,
         (),
@@ -192,7 +180,7 @@ def _nodes(group: dict) -> tuple[Any, tuple]:
 @rule(
     "PR352", "elasticache-no-failover", Level.WARNING, section=4, kinds={"aws_elasticache_replication_group"}
 )
-def elasticache_no_failover(group: Resource, index: Index):
+def elasticache_no_failover(group: Resource) -> Iterator[Problem]:
     """An ElastiCache replication group that cannot fail over to another zone.
 
     ## What it checks
@@ -247,7 +235,7 @@ def elasticache_no_failover(group: Resource, index: Index):
     texts = [text for text, _ in reasons]
     what = texts[0] if len(texts) == 1 else ", ".join(texts[:-1]) + " and " + texts[-1]
     yield Problem(
-        f"{address(group)} has {what}: losing the primary node or its zone takes the cache down, and its load "
+        f"{group.address} has {what}: losing the primary node or its zone takes the cache down, and its load "
         "falls on the database",
         group,
         path,
@@ -271,7 +259,7 @@ def _single(found: Any) -> bool:
 
 
 @rule("PR353", "single-az-compute", Level.WARNING, section=4, kinds=set(PLACEMENT))
-def single_az_compute(group: Resource, index: Index):
+def single_az_compute(group: Resource) -> Iterator[Problem]:
     """An autoscaling group or EKS node group confined to one subnet or availability zone.
 
     ## What it checks
@@ -302,7 +290,7 @@ def single_az_compute(group: Resource, index: Index):
         if _single(value(group.body, attribute)):
             where = "one availability zone" if attribute == "availability_zones" else "one subnet"
             yield Problem(
-                f"{address(group)} runs in {where}: an outage of that zone takes every instance down, and no "
+                f"{group.address} runs in {where}: an outage of that zone takes every instance down, and no "
                 "replacement can start elsewhere",
                 group,
                 (attribute,),
@@ -311,7 +299,7 @@ def single_az_compute(group: Resource, index: Index):
 
 
 @rule("PR354", "asg-fixed-size", Level.NOTE, section=4, kinds={"aws_autoscaling_group", "aws_eks_node_group"})
-def asg_fixed_size(group: Resource, index: Index):
+def asg_fixed_size(group: Resource, index: Index) -> Iterator[Problem]:
     """An autoscaling group or EKS node group whose minimum and maximum size are equal.
 
     ## What it checks
@@ -357,10 +345,10 @@ def asg_fixed_size(group: Resource, index: Index):
     name = value(group.body, "name")
     for schedule in index.in_module(group, "aws_autoscaling_schedule"):
         found = value(schedule.body, "autoscaling_group_name")
-        if may_point_at(schedule, group, found, lambda found: found == name) is not False:
+        if may_point_at(schedule, {group.kind}, found, lambda found: found == name) is not False:
             return
     yield Problem(
-        f"{address(group)} has min_size = max_size = {int(maximum)}: it cannot add capacity when load grows",
+        f"{group.address} has min_size = max_size = {int(maximum)}: it cannot add capacity when load grows",
         group,
         prefix + ("max_size",),
     )
@@ -379,11 +367,11 @@ def _may_scale(target: Resource, service: Resource) -> bool:
             isinstance(name, str) and resource_id.startswith("service/") and resource_id.endswith(f"/{name}")
         )
 
-    return may_point_at(target, service, value(target.body, "resource_id"), names) is not False
+    return may_point_at(target, {service.kind}, value(target.body, "resource_id"), names) is not False
 
 
 @rule("PR355", "ecs-service-no-autoscaling", Level.NOTE, section=4, kinds={"aws_ecs_service"})
-def ecs_service_no_autoscaling(service: Resource, index: Index):
+def ecs_service_no_autoscaling(service: Resource, index: Index) -> Iterator[Problem]:
     """An ECS service with no Application Auto Scaling target.
 
     ## What it checks
@@ -426,7 +414,7 @@ def ecs_service_no_autoscaling(service: Resource, index: Index):
     if any(_may_scale(target, service) for target in index.in_module(service, "aws_appautoscaling_target")):
         return
     yield Problem(
-        f"no aws_appautoscaling_target scales {address(service)}: it runs the same number of tasks whatever "
+        f"no aws_appautoscaling_target scales {service.address}: it runs the same number of tasks whatever "
         "the load",
         service,
         (),
@@ -440,7 +428,7 @@ def _replicates(bucket: Resource) -> bool | None:
 
 
 @rule("PR356", "s3-no-replication", Level.NOTE, section=4, kinds={"aws_s3_bucket"})
-def s3_no_replication(bucket: Resource, index: Index):
+def s3_no_replication(bucket: Resource, index: Index) -> Iterator[Problem]:
     """An S3 bucket whose objects exist in one region only.
 
     ## What it checks
@@ -485,10 +473,10 @@ def s3_no_replication(bucket: Resource, index: Index):
     name = value(bucket.body, "bucket")
     for configuration in index.in_module(bucket, "aws_s3_bucket_replication_configuration"):
         found = value(configuration.body, "bucket")
-        if may_point_at(configuration, bucket, found, lambda found: found == name) is not False:
+        if may_point_at(configuration, {bucket.kind}, found, lambda found: found == name) is not False:
             return
     yield Problem(
-        f"{address(bucket)} is not replicated to another region: a regional outage or a bad delete leaves no "
+        f"{bucket.address} is not replicated to another region: a regional outage or a bad delete leaves no "
         "other copy",
         bucket,
         (),
@@ -503,7 +491,7 @@ def s3_no_replication(bucket: Resource, index: Index):
     kinds={"aws_dynamodb_table"},
     default_on=False,
 )
-def dynamodb_single_region(table: Resource, index: Index):
+def dynamodb_single_region(table: Resource, index: Index) -> Iterator[Problem]:
     """A DynamoDB table in one region only (off by default).
 
     ## What it checks
@@ -547,10 +535,13 @@ def dynamodb_single_region(table: Resource, index: Index):
     name = value(table.body, "name")
     for replica in index.in_module(table, "aws_dynamodb_table_replica"):
         found = value(replica.body, "global_table_arn")
-        if may_point_at(replica, table, found, lambda found: found.endswith(f":table/{name}")) is not False:
+        if (
+            may_point_at(replica, {table.kind}, found, lambda found: found.endswith(f":table/{name}"))
+            is not False
+        ):
             return
     yield Problem(
-        f"{address(table)} lives in one region: a regional outage leaves it unreadable and unwritable",
+        f"{table.address} lives in one region: a regional outage leaves it unreadable and unwritable",
         table,
         (),
     )

@@ -4,14 +4,14 @@ disaster recovery).
 Values are three-valued: a rule fires on a known bad value or on an absent attribute whose AWS default is
 bad, never on UNKNOWN. An attribute set to `null` is the same as an absent one, as in Terraform."""
 
+from collections.abc import Iterator
 from fnmatch import fnmatchcase
 from typing import Any
 
 from prodready.index import Index
 from prodready.model import ABSENT, UNKNOWN, Level, Option, Problem, Resource, is_unknown
 from prodready.registry import rule
-from prodready.rules.terraform.observability import maybe_referrers
-from prodready.terraform import address, blocks, boolean, each_block, number, passed_to_module, value
+from prodready.terraform import blocks, boolean, each_block, may_point_at, number, passed_to_module, value
 
 RDS_KINDS = {"aws_db_instance", "aws_rds_cluster"}
 BACKUP_RETENTION_DAYS = Option(
@@ -45,7 +45,7 @@ def is_read_replica(database: Resource) -> bool:
     kinds=RDS_KINDS,
     options=[BACKUP_RETENTION_DAYS],
 )
-def rds_backup_retention(database: Resource, backup_retention_days: int):
+def rds_backup_retention(database: Resource, backup_retention_days: int) -> Iterator[Problem]:
     """An RDS database keeps automated backups for less than a week.
 
     ## What it checks
@@ -77,7 +77,7 @@ def rds_backup_retention(database: Resource, backup_retention_days: int):
     retention = value(database.body, "backup_retention_period")
     if retention is ABSENT:
         yield Problem(
-            f"{address(database)} does not set backup_retention_period, so AWS keeps backups for 1 day: "
+            f"{database.address} does not set backup_retention_period, so AWS keeps backups for 1 day: "
             "a bad migration found after a weekend cannot be undone",
             database,
             (),
@@ -88,10 +88,12 @@ def rds_backup_retention(database: Resource, backup_retention_days: int):
     if days is None or days >= minimum:
         return
     if days <= 0:
-        message = f"{address(database)} has automated backups disabled: no point-in-time recovery after a bad change"
+        message = (
+            f"{database.address} has automated backups disabled: no point-in-time recovery after a bad change"
+        )
     else:
         message = (
-            f"{address(database)} keeps backups for {days:g} day{'s' if days != 1 else ''}: a bad migration "
+            f"{database.address} keeps backups for {days:g} day{'s' if days != 1 else ''}: a bad migration "
             f"found after a weekend cannot be undone (at least {minimum} days)"
         )
     yield Problem(message, database, ("backup_retention_period",))
@@ -104,7 +106,7 @@ def rds_backup_retention(database: Resource, backup_retention_days: int):
     section=9,
     kinds=RDS_KINDS | {"aws_dynamodb_table"},
 )
-def deletion_protection_disabled(store: Resource, index: Index):
+def deletion_protection_disabled(store: Resource) -> Iterator[Problem]:
     """A database or table can be deleted without first turning off deletion protection.
 
     ## What it checks
@@ -135,21 +137,21 @@ def deletion_protection_disabled(store: Resource, index: Index):
     protection = value(store.body, attribute)
     if protection is ABSENT:
         yield Problem(
-            f"{address(store)} does not set {attribute} = true: one mistaken destroy or rename deletes it "
+            f"{store.address} does not set {attribute} = true: one mistaken destroy or rename deletes it "
             "with all its data",
             store,
             (),
         )
     elif boolean(protection) is False:
         yield Problem(
-            f"{address(store)} has {attribute} off: one mistaken destroy or rename deletes it with all its data",
+            f"{store.address} has {attribute} off: one mistaken destroy or rename deletes it with all its data",
             store,
             (attribute,),
         )
 
 
 @rule("PR652", "skip-final-snapshot", Level.WARNING, section=9, kinds=RDS_KINDS)
-def skip_final_snapshot(database: Resource, index: Index):
+def skip_final_snapshot(database: Resource) -> Iterator[Problem]:
     """An RDS database is deleted without a final snapshot.
 
     ## What it checks
@@ -178,7 +180,7 @@ def skip_final_snapshot(database: Resource, index: Index):
         return
     if boolean(value(database.body, "skip_final_snapshot")) is True:
         yield Problem(
-            f"{address(database)} sets skip_final_snapshot = true: destroying or replacing it deletes the "
+            f"{database.address} sets skip_final_snapshot = true: destroying or replacing it deletes the "
             "data with no copy left",
             database,
             ("skip_final_snapshot",),
@@ -186,7 +188,7 @@ def skip_final_snapshot(database: Resource, index: Index):
 
 
 @rule("PR653", "s3-versioning-disabled", Level.WARNING, section=9, kinds={"aws_s3_bucket"})
-def s3_versioning_disabled(bucket: Resource, index: Index):
+def s3_versioning_disabled(bucket: Resource, index: Index) -> Iterator[Problem]:
     """An S3 bucket does not keep versions of its objects.
 
     ## What it checks
@@ -224,8 +226,9 @@ def s3_versioning_disabled(bucket: Resource, index: Index):
     ]
     if any(status is UNKNOWN or status == "Enabled" for _, status in statuses):
         return
-    if passed_to_module(bucket, index) or maybe_referrers(
-        bucket, index, "aws_s3_bucket_versioning", "bucket"
+    if passed_to_module(bucket, index) or any(
+        may_point_at(versioning, {bucket.kind}, value(versioning.body, "bucket")) is not False
+        for versioning in index.in_module(bucket, "aws_s3_bucket_versioning")
     ):
         return
     inline = blocks(bucket.body, "versioning")
@@ -238,7 +241,7 @@ def s3_versioning_disabled(bucket: Resource, index: Index):
     for versioning, status in statuses:
         if status is not ABSENT:
             yield Problem(
-                f"{address(bucket)} has versioning {status!r} in {address(versioning)}: an overwritten or "
+                f"{bucket.address} has versioning {status!r} in {versioning.address}: an overwritten or "
                 "deleted object cannot be recovered",
                 versioning,
                 ("versioning_configuration", 0, "status"),
@@ -247,14 +250,14 @@ def s3_versioning_disabled(bucket: Resource, index: Index):
             return
     if inline and boolean(enabled) is False:
         yield Problem(
-            f"{address(bucket)} has versioning disabled: an overwritten or deleted object cannot be recovered",
+            f"{bucket.address} has versioning disabled: an overwritten or deleted object cannot be recovered",
             bucket,
             ("versioning", 0, "enabled"),
             related=related,
         )
         return
     yield Problem(
-        f"{address(bucket)} does not enable versioning: an overwritten or deleted object cannot be recovered",
+        f"{bucket.address} does not enable versioning: an overwritten or deleted object cannot be recovered",
         bucket,
         (),
         related=related,
@@ -262,7 +265,7 @@ def s3_versioning_disabled(bucket: Resource, index: Index):
 
 
 @rule("PR654", "dynamodb-no-pitr", Level.WARNING, section=9, kinds={"aws_dynamodb_table"})
-def dynamodb_no_pitr(table: Resource, index: Index):
+def dynamodb_no_pitr(table: Resource) -> Iterator[Problem]:
     """A DynamoDB table has no point-in-time recovery.
 
     ## What it checks
@@ -302,7 +305,7 @@ def dynamodb_no_pitr(table: Resource, index: Index):
     else:
         path = ("point_in_time_recovery", 0, "enabled")
     yield Problem(
-        f"{address(table)} has no point-in-time recovery: items overwritten or deleted by a bad deploy "
+        f"{table.address} has no point-in-time recovery: items overwritten or deleted by a bad deploy "
         "cannot be restored",
         table,
         path,
@@ -379,7 +382,7 @@ def covered_by_backup(resource: Resource, index: Index) -> bool | None:
     section=9,
     kinds=set(BACKUP_SERVICE),
 )
-def no_backup_plan_coverage(store: Resource, index: Index):
+def no_backup_plan_coverage(store: Resource, index: Index) -> Iterator[Problem]:
     """A data store is covered by no AWS Backup selection.
 
     ## What it checks
@@ -432,7 +435,7 @@ def no_backup_plan_coverage(store: Resource, index: Index):
         return
     if not index.in_module(store, "aws_backup_plan"):
         yield Problem(
-            f"{address(store)} is in no AWS Backup plan, and this module defines none: unless backups are "
+            f"{store.address} is in no AWS Backup plan, and this module defines none: unless backups are "
             "managed elsewhere, losing the account or region loses the data",
             store,
             (),
@@ -440,7 +443,7 @@ def no_backup_plan_coverage(store: Resource, index: Index):
         )
         return
     yield Problem(
-        f"{address(store)} is selected by no aws_backup_selection: the module's backup plan does not "
+        f"{store.address} is selected by no aws_backup_selection: the module's backup plan does not "
         "protect it",
         store,
         (),
@@ -448,7 +451,7 @@ def no_backup_plan_coverage(store: Resource, index: Index):
 
 
 @rule("PR656", "efs-no-backup-policy", Level.NOTE, section=9, kinds={"aws_efs_file_system"})
-def efs_no_backup_policy(file_system: Resource, index: Index):
+def efs_no_backup_policy(file_system: Resource, index: Index) -> Iterator[Problem]:
     """An EFS file system has automatic backups turned off.
 
     ## What it checks
@@ -482,14 +485,17 @@ def efs_no_backup_policy(file_system: Resource, index: Index):
     statuses = [(policy, value(policy.body, "backup_policy", "status")) for policy in policies]
     if any(status is UNKNOWN or status == "ENABLED" for _, status in statuses):
         return
-    if maybe_referrers(file_system, index, "aws_efs_backup_policy", "file_system_id"):
+    if any(
+        may_point_at(policy, {file_system.kind}, value(policy.body, "file_system_id")) is not False
+        for policy in index.in_module(file_system, "aws_efs_backup_policy")
+    ):
         return
     if covered_by_backup(file_system, index) is not False:
         return
     for policy, status in statuses:
         if status is not ABSENT:
             yield Problem(
-                f"{address(file_system)} has automatic backups {status!r} in {address(policy)}: a deleted or "
+                f"{file_system.address} has automatic backups {status!r} in {policy.address}: a deleted or "
                 "corrupted file cannot be restored",
                 policy,
                 ("backup_policy", 0, "status"),
@@ -497,7 +503,7 @@ def efs_no_backup_policy(file_system: Resource, index: Index):
             )
             return
     yield Problem(
-        f"{address(file_system)} has no backup policy enabling automatic backups: a deleted or corrupted "
+        f"{file_system.address} has no backup policy enabling automatic backups: a deleted or corrupted "
         "file cannot be restored",
         file_system,
         (),
@@ -511,7 +517,7 @@ def efs_no_backup_policy(file_system: Resource, index: Index):
     section=9,
     kinds={"aws_elasticache_cluster", "aws_elasticache_replication_group"},
 )
-def elasticache_no_snapshots(cache: Resource, index: Index):
+def elasticache_no_snapshots(cache: Resource) -> Iterator[Problem]:
     """A Redis cache takes no automatic snapshots.
 
     ## What it checks
@@ -548,14 +554,14 @@ def elasticache_no_snapshots(cache: Resource, index: Index):
     limit = value(cache.body, "snapshot_retention_limit")
     if limit is ABSENT:
         yield Problem(
-            f"{address(cache)} sets no snapshot_retention_limit, so it takes no snapshots: a flush or a lost "
+            f"{cache.address} sets no snapshot_retention_limit, so it takes no snapshots: a flush or a lost "
             "node loses its data for good",
             cache,
             (),
         )
     elif number(limit) == 0:
         yield Problem(
-            f"{address(cache)} has snapshot_retention_limit = 0, so it takes no snapshots: a flush or a lost "
+            f"{cache.address} has snapshot_retention_limit = 0, so it takes no snapshots: a flush or a lost "
             "node loses its data for good",
             cache,
             ("snapshot_retention_limit",),

@@ -3,12 +3,13 @@
 Values are three-valued: a rule fires on a known bad value or on an absent attribute whose AWS default is
 bad, never on UNKNOWN. An attribute set to `null` is the same as an absent one, as in Terraform."""
 
+from collections.abc import Iterator
 from typing import Any
 
 from prodready.index import Index
 from prodready.model import ABSENT, UNKNOWN, Level, Problem, Resource
 from prodready.registry import rule
-from prodready.terraform import address, blocks, each_block, value
+from prodready.terraform import blocks, boolean, each_block, value
 
 # Resources that put an autoscaling group behind a load balancer from outside the group.
 ASG_ATTACHMENTS = ("aws_autoscaling_attachment", "aws_autoscaling_traffic_source_attachment")
@@ -29,7 +30,7 @@ def _non_empty(found: Any) -> bool:
     section=4,
     kinds={"aws_lb_target_group", "aws_alb_target_group"},
 )
-def target_group_health_check(group: Resource, index: Index):
+def target_group_health_check(group: Resource) -> Iterator[Problem]:
     """A load balancer target group without a health check written for the application.
 
     ## What it checks
@@ -72,17 +73,16 @@ def target_group_health_check(group: Resource, index: Index):
         return
     if not checks:
         yield Problem(
-            f"{address(group)} has no health_check block: the load balancer probes `/` with defaults, "
+            f"{group.address} has no health_check block: the load balancer probes `/` with defaults, "
             "which say nothing about whether the application can serve",
             group,
             (),
         )
         return
     for position, check in each_block(group.body, "health_check"):
-        enabled = value(check, "enabled")
-        if enabled is False or enabled == "false":
+        if boolean(value(check, "enabled")) is False:
             yield Problem(
-                f"{address(group)} disables its health check: the load balancer keeps sending requests "
+                f"{group.address} disables its health check: the load balancer keeps sending requests "
                 "to targets that crashed or hung",
                 group,
                 ("health_check", position, "enabled"),
@@ -90,7 +90,7 @@ def target_group_health_check(group: Resource, index: Index):
 
 
 @rule("PR251", "asg-ec2-health-check", Level.WARNING, section=4, kinds={"aws_autoscaling_group"})
-def asg_ec2_health_check(group: Resource, index: Index):
+def asg_ec2_health_check(group: Resource, index: Index) -> Iterator[Problem]:
     """An autoscaling group behind a load balancer that only replaces instances whose VM fails.
 
     ## What it checks
@@ -145,7 +145,7 @@ def asg_ec2_health_check(group: Resource, index: Index):
     else:
         return
     yield Problem(
-        f"{address(group)} sits behind a load balancer but uses {what}: an instance whose application hung "
+        f"{group.address} sits behind a load balancer but uses {what}: an instance whose application hung "
         "keeps passing and is never replaced",
         group,
         ("health_check_type",),
@@ -154,7 +154,7 @@ def asg_ec2_health_check(group: Resource, index: Index):
 
 
 @rule("PR252", "node-group-default-instance-type", Level.NOTE, section=4, kinds={"aws_eks_node_group"})
-def node_group_default_instance_type(node_group: Resource, index: Index):
+def node_group_default_instance_type(node_group: Resource, index: Index) -> Iterator[Problem]:
     """An EKS managed node group that leaves the instance type to AWS.
 
     ## What it checks
@@ -203,7 +203,7 @@ def node_group_default_instance_type(node_group: Resource, index: Index):
             return
         related = tuple((template, ()) for template in templates)
     yield Problem(
-        f"{address(node_group)} sets no instance type: EKS launches t3.medium, burstable nodes that slow "
+        f"{node_group.address} sets no instance type: EKS launches t3.medium, burstable nodes that slow "
         "every pod down once their CPU credits run out",
         node_group,
         ("instance_types",),

@@ -10,10 +10,9 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from prodready.index import Index
 from prodready.model import ABSENT, UNKNOWN, Level, Problem, Resource
 from prodready.registry import rule
-from prodready.terraform import address, blocks, each_block, value
+from prodready.terraform import blocks, each_block, value
 
 _POLICY_OWNERS = {"aws_iam_policy", "aws_iam_role_policy", "aws_iam_user_policy", "aws_iam_group_policy"}
 _POLICY_DOCUMENT = "data.aws_iam_policy_document"
@@ -82,7 +81,7 @@ def _policies(resource: Resource) -> Iterator[tuple[tuple, Any]]:
     section=10,
     kinds=_POLICY_OWNERS | {"aws_iam_role", _POLICY_DOCUMENT},
 )
-def iam_wildcard_admin(resource: Resource, index: Index):
+def iam_wildcard_admin(resource: Resource) -> Iterator[Problem]:
     """An IAM policy allows every action on every resource.
 
     ## What it checks
@@ -128,7 +127,7 @@ def iam_wildcard_admin(resource: Resource, index: Index):
         for position, statement in each_block(resource.body, "statement"):
             if _document_grants_everything(statement):
                 yield Problem(
-                    f"{address(resource)} statement {position + 1} allows every action on every resource: whoever "
+                    f"{resource.address} statement {position + 1} allows every action on every resource: whoever "
                     "holds it is a full administrator of the account",
                     resource,
                     ("statement", position, "actions"),
@@ -137,7 +136,7 @@ def iam_wildcard_admin(resource: Resource, index: Index):
     for path, document in _policies(resource):
         if any(_json_grants_everything(statement) for statement in _json_statements(document)):
             yield Problem(
-                f"{address(resource)} allows every action on every resource: whoever holds it is a full "
+                f"{resource.address} allows every action on every resource: whoever holds it is a full "
                 "administrator of the account",
                 resource,
                 path,

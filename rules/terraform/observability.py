@@ -3,16 +3,18 @@
 Values are three-valued: a rule fires on a known bad value or on an absent attribute whose AWS default is
 bad, never on UNKNOWN. An attribute set to `null` is the same as an absent one, as in Terraform."""
 
+from collections.abc import Iterator
+
 from prodready.index import Index
 from prodready.model import ABSENT, UNKNOWN, Level, Problem, Resource, is_unknown
 from prodready.registry import rule
-from prodready.terraform import address, blocks, boolean, number, passed_to_module, value
+from prodready.terraform import blocks, boolean, may_point_at, number, passed_to_module, value
 
 REQUIRED_CONTROL_PLANE_LOGS = ("api", "audit")
 
 
 @rule("PR550", "eks-control-plane-logging", Level.WARNING, section=5, kinds={"aws_eks_cluster"})
-def eks_control_plane_logging(cluster: Resource, index: Index):
+def eks_control_plane_logging(cluster: Resource) -> Iterator[Problem]:
     """An EKS cluster does not send its API server and audit logs to CloudWatch.
 
     ## What it checks
@@ -43,7 +45,7 @@ def eks_control_plane_logging(cluster: Resource, index: Index):
     log_types = value(cluster.body, "enabled_cluster_log_types")
     if log_types is ABSENT:
         yield Problem(
-            f"{address(cluster)} enables no control plane logs: API calls and audit events of the cluster "
+            f"{cluster.address} enables no control plane logs: API calls and audit events of the cluster "
             "are not recorded anywhere",
             cluster,
             (),
@@ -54,7 +56,7 @@ def eks_control_plane_logging(cluster: Resource, index: Index):
     missing = [name for name in REQUIRED_CONTROL_PLANE_LOGS if name not in log_types]
     if missing and not is_unknown(log_types):
         yield Problem(
-            f"{address(cluster)} does not log {' and '.join(repr(name) for name in missing)} from the control "
+            f"{cluster.address} does not log {' and '.join(repr(name) for name in missing)} from the control "
             "plane: who changed what in the cluster cannot be traced after an incident",
             cluster,
             ("enabled_cluster_log_types",),
@@ -62,7 +64,7 @@ def eks_control_plane_logging(cluster: Resource, index: Index):
 
 
 @rule("PR551", "lb-access-logs-disabled", Level.NOTE, section=5, kinds={"aws_lb", "aws_alb"})
-def lb_access_logs_disabled(balancer: Resource, index: Index):
+def lb_access_logs_disabled(balancer: Resource) -> Iterator[Problem]:
     """An application load balancer does not write access logs.
 
     ## What it checks
@@ -100,7 +102,7 @@ def lb_access_logs_disabled(balancer: Resource, index: Index):
         return
     if not access_logs:
         yield Problem(
-            f"{address(balancer)} has no access_logs: failed and slow requests leave no record to investigate",
+            f"{balancer.address} has no access_logs: failed and slow requests leave no record to investigate",
             balancer,
             (),
         )
@@ -110,21 +112,21 @@ def lb_access_logs_disabled(balancer: Resource, index: Index):
         return
     if enabled is ABSENT:
         yield Problem(
-            f"{address(balancer)} names an access log bucket but does not set enabled = true (the default is "
+            f"{balancer.address} names an access log bucket but does not set enabled = true (the default is "
             "false): no request is logged",
             balancer,
             ("access_logs", 0),
         )
     elif boolean(enabled) is False:
         yield Problem(
-            f"{address(balancer)} has access logs disabled: failed and slow requests leave no record to investigate",
+            f"{balancer.address} has access logs disabled: failed and slow requests leave no record to investigate",
             balancer,
             ("access_logs", 0, "enabled"),
         )
 
 
 @rule("PR552", "log-group-no-retention", Level.NOTE, section=5, kinds={"aws_cloudwatch_log_group"})
-def log_group_no_retention(group: Resource, index: Index):
+def log_group_no_retention(group: Resource) -> Iterator[Problem]:
     """A CloudWatch log group keeps its logs forever.
 
     ## What it checks
@@ -151,20 +153,20 @@ def log_group_no_retention(group: Resource, index: Index):
     retention = value(group.body, "retention_in_days")
     if retention is ABSENT:
         yield Problem(
-            f"{address(group)} has no retention_in_days: its logs are kept, and billed, forever",
+            f"{group.address} has no retention_in_days: its logs are kept, and billed, forever",
             group,
             (),
         )
     elif number(retention) == 0:
         yield Problem(
-            f"{address(group)} sets retention_in_days = 0: its logs are kept, and billed, forever",
+            f"{group.address} sets retention_in_days = 0: its logs are kept, and billed, forever",
             group,
             ("retention_in_days",),
         )
 
 
 @rule("PR553", "lambda-no-tracing", Level.NOTE, section=5, kinds={"aws_lambda_function"})
-def lambda_no_tracing(function: Resource, index: Index):
+def lambda_no_tracing(function: Resource) -> Iterator[Problem]:
     """A Lambda function does not record X-Ray traces.
 
     ## What it checks
@@ -200,7 +202,7 @@ def lambda_no_tracing(function: Resource, index: Index):
         return
     if not tracing:
         yield Problem(
-            f"{address(function)} has no tracing_config: slow or failing invocations cannot be followed "
+            f"{function.address} has no tracing_config: slow or failing invocations cannot be followed "
             "through the services they call",
             function,
             (),
@@ -216,14 +218,14 @@ def lambda_no_tracing(function: Resource, index: Index):
         path = ("tracing_config", 0, "mode")
         what = f"traces in mode {mode!r}, not 'Active'"
     yield Problem(
-        f"{address(function)} {what}: it records a trace only when its caller already sampled the request",
+        f"{function.address} {what}: it records a trace only when its caller already sampled the request",
         function,
         path,
     )
 
 
 @rule("PR554", "apigw-stage-no-tracing", Level.NOTE, section=5, kinds={"aws_api_gateway_stage"})
-def apigw_stage_no_tracing(stage: Resource, index: Index):
+def apigw_stage_no_tracing(stage: Resource) -> Iterator[Problem]:
     """An API Gateway stage records no X-Ray traces or no access logs.
 
     ## What it checks
@@ -257,14 +259,14 @@ def apigw_stage_no_tracing(stage: Resource, index: Index):
     tracing = value(stage.body, "xray_tracing_enabled")
     if tracing is ABSENT:
         yield Problem(
-            f"{address(stage)} does not enable X-Ray tracing: API latency cannot be split between the gateway "
+            f"{stage.address} does not enable X-Ray tracing: API latency cannot be split between the gateway "
             "and its integrations",
             stage,
             (),
         )
     elif boolean(tracing) is False:
         yield Problem(
-            f"{address(stage)} has X-Ray tracing disabled: API latency cannot be split between the gateway "
+            f"{stage.address} has X-Ray tracing disabled: API latency cannot be split between the gateway "
             "and its integrations",
             stage,
             ("xray_tracing_enabled",),
@@ -272,7 +274,7 @@ def apigw_stage_no_tracing(stage: Resource, index: Index):
     access_logs = blocks(stage.body, "access_log_settings")
     if access_logs is not UNKNOWN and not access_logs:
         yield Problem(
-            f"{address(stage)} has no access_log_settings: requests to the API and their status codes are "
+            f"{stage.address} has no access_log_settings: requests to the API and their status codes are "
             "not recorded",
             stage,
             (),
@@ -280,7 +282,7 @@ def apigw_stage_no_tracing(stage: Resource, index: Index):
 
 
 @rule("PR555", "rds-no-enhanced-monitoring", Level.NOTE, section=5, kinds={"aws_db_instance"})
-def rds_no_enhanced_monitoring(database: Resource, index: Index):
+def rds_no_enhanced_monitoring(database: Resource) -> Iterator[Problem]:
     """An RDS instance has neither Enhanced Monitoring nor Performance Insights.
 
     ## What it checks
@@ -310,11 +312,11 @@ def rds_no_enhanced_monitoring(database: Resource, index: Index):
     """
     interval = value(database.body, "monitoring_interval")
     insights = value(database.body, "performance_insights_enabled")
-    if interval is UNKNOWN or insights is UNKNOWN:
+    enabled = boolean(insights)
+    if interval is UNKNOWN or enabled is UNKNOWN:
         return
     seconds = number(interval) if interval is not ABSENT else 0
-    enabled = boolean(insights) if insights is not ABSENT else False
-    if seconds is None or enabled is None or seconds > 0 or enabled:
+    if seconds is None or seconds > 0 or enabled:
         return
     if interval is not ABSENT:
         path: tuple = ("monitoring_interval",)
@@ -323,37 +325,27 @@ def rds_no_enhanced_monitoring(database: Resource, index: Index):
     else:
         path = ()
     yield Problem(
-        f"{address(database)} has neither Enhanced Monitoring nor Performance Insights: when it is slow, "
+        f"{database.address} has neither Enhanced Monitoring nor Performance Insights: when it is slow, "
         "nothing shows which queries or resources are the cause",
         database,
         path,
     )
 
 
-def maybe_referrers(resource: Resource, index: Index, kind: str, attribute: str) -> list[Resource]:
-    """Resources of `kind` in the same module whose `attribute` (`vpc_id`, `bucket`) is unknown and that
-    name no resource of `resource`'s kind directly: they may point at `resource` through a local
-    (`vpc_id = local.vpc_id`), which makes no reference edge."""
-    prefix = resource.kind + "."
-    return [
-        other
-        for other in index.in_module(resource, kind)
-        if value(other.body, attribute) is UNKNOWN
-        and not any(ref.startswith(prefix) for ref in other.references)
-    ]
-
-
 def flow_logged(vpc: Resource, index: Index) -> bool | None:
     """True when an `aws_flow_log` references the VPC, None when that cannot be known, else False."""
     if index.referrers(vpc, "aws_flow_log"):
         return True
-    if passed_to_module(vpc, index) or maybe_referrers(vpc, index, "aws_flow_log", "vpc_id"):
+    if passed_to_module(vpc, index) or any(
+        may_point_at(log, {vpc.kind}, value(log.body, "vpc_id")) is not False
+        for log in index.in_module(vpc, "aws_flow_log")
+    ):
         return None
     return False
 
 
 @rule("PR556", "vpc-no-flow-logs", Level.NOTE, section=5, kinds={"aws_vpc"})
-def vpc_no_flow_logs(vpc: Resource, index: Index):
+def vpc_no_flow_logs(vpc: Resource, index: Index) -> Iterator[Problem]:
     """A VPC has no flow log.
 
     ## What it checks
@@ -385,7 +377,7 @@ def vpc_no_flow_logs(vpc: Resource, index: Index):
     """
     if flow_logged(vpc, index) is False:
         yield Problem(
-            f"{address(vpc)} has no flow log: rejected connections and unexpected traffic leave no record",
+            f"{vpc.address} has no flow log: rejected connections and unexpected traffic leave no record",
             vpc,
             (),
         )

@@ -3,14 +3,15 @@
 Values are three-valued: a rule fires on a known bad value or on an absent attribute whose AWS default is
 bad, never on UNKNOWN. An attribute set to `null` is the same as an absent one, as in Terraform."""
 
-from prodready.index import Index
+from collections.abc import Iterator
+
 from prodready.model import UNKNOWN, Level, Problem, Resource
 from prodready.registry import rule
-from prodready.terraform import address, blocks, value
+from prodready.terraform import blocks, boolean, value
 
 
 @rule("PR450", "ecs-no-rollback", Level.WARNING, section=4, kinds={"aws_ecs_service"})
-def ecs_no_rollback(service: Resource, index: Index):
+def ecs_no_rollback(service: Resource) -> Iterator[Problem]:
     """An ECS service whose failed deployments do not roll back.
 
     ## What it checks
@@ -54,7 +55,7 @@ def ecs_no_rollback(service: Resource, index: Index):
         return
     if not breakers:
         yield Problem(
-            f"{address(service)} has no deployment circuit breaker: a release whose tasks fail to start is "
+            f"{service.address} has no deployment circuit breaker: a release whose tasks fail to start is "
             "retried forever and never rolled back",
             service,
             (),
@@ -63,19 +64,19 @@ def ecs_no_rollback(service: Resource, index: Index):
     enable = value(body, "deployment_circuit_breaker", 0, "enable")
     if enable is UNKNOWN:
         return
-    if enable is not True and enable != "true":
+    if boolean(enable) is not True:
         yield Problem(
-            f"{address(service)} disables its deployment circuit breaker: a release whose tasks fail to start "
+            f"{service.address} disables its deployment circuit breaker: a release whose tasks fail to start "
             "is retried forever and never rolled back",
             service,
             ("deployment_circuit_breaker", 0, "enable"),
         )
         return
     rollback = value(body, "deployment_circuit_breaker", 0, "rollback")
-    if rollback is UNKNOWN or rollback is True or rollback == "true":
+    if rollback is UNKNOWN or boolean(rollback) is True:
         return
     yield Problem(
-        f"{address(service)} stops a failing deployment but does not roll it back: the service stays on "
+        f"{service.address} stops a failing deployment but does not roll it back: the service stays on "
         "the broken release",
         service,
         ("deployment_circuit_breaker", 0, "rollback"),

@@ -12,7 +12,7 @@ from typing import Any
 from prodready.index import Index
 from prodready.model import ABSENT, UNKNOWN, Level, Problem, Resource
 from prodready.registry import rule
-from prodready.terraform import address, blocks, each_block, value
+from prodready.terraform import blocks, boolean, each_block, value
 
 # --- reading values --------------------------------------------------------------------------------
 
@@ -20,18 +20,6 @@ from prodready.terraform import address, blocks, each_block, value
 def _given(item: Any) -> bool:
     """Whether an attribute is set to something (known or not): neither absent nor null."""
     return item is not ABSENT and item is not None
-
-
-def _boolean(item: Any) -> bool | None | Any:
-    """True or False for a known boolean (Terraform also takes the strings "true" and "false"), None when
-    absent or null, UNKNOWN for an unknown value or one that is no boolean."""
-    if item is ABSENT or item is None:
-        return None
-    if isinstance(item, bool):
-        return item
-    if isinstance(item, str) and item.strip().lower() in ("true", "false"):
-        return item.strip().lower() == "true"
-    return UNKNOWN
 
 
 def _port(item: Any) -> int | Any:
@@ -103,7 +91,7 @@ def _encryption_configurations(bucket: Resource, index: Index) -> list[Resource]
 
 
 @rule("PR750", "s3-no-kms", Level.NOTE, section=10, kinds={"aws_s3_bucket"})
-def s3_no_kms(bucket: Resource, index: Index):
+def s3_no_kms(bucket: Resource, index: Index) -> Iterator[Problem]:
     """An S3 bucket's default encryption is not a KMS key.
 
     ## What it checks
@@ -163,7 +151,7 @@ def s3_no_kms(bucket: Resource, index: Index):
         return
     if any(algorithm in _KMS_ALGORITHMS for _, _, algorithm in found):
         return
-    name = address(bucket)
+    name = bucket.address
     weak = [(owner, path, algorithm) for owner, path, algorithm in found if isinstance(algorithm, str)]
     if weak:
         owner, path, algorithm = weak[0]
@@ -188,7 +176,7 @@ def s3_no_kms(bucket: Resource, index: Index):
 
 
 @rule("PR751", "rds-unencrypted", Level.ERROR, section=10, kinds={"aws_db_instance", "aws_rds_cluster"})
-def rds_unencrypted(database: Resource, index: Index):
+def rds_unencrypted(database: Resource) -> Iterator[Problem]:
     """An RDS database or Aurora cluster does not encrypt its storage.
 
     ## What it checks
@@ -232,7 +220,7 @@ def rds_unencrypted(database: Resource, index: Index):
     restore = blocks(body, "restore_to_point_in_time")
     if restore is UNKNOWN or restore:
         return
-    encrypted = _boolean(value(body, "storage_encrypted"))
+    encrypted = boolean(value(body, "storage_encrypted"))
     if encrypted is True or encrypted is UNKNOWN:
         return
     if encrypted is None and database.kind == "aws_rds_cluster":
@@ -240,7 +228,7 @@ def rds_unencrypted(database: Resource, index: Index):
         if mode is UNKNOWN or mode == "serverless":
             return
     yield Problem(
-        f"{address(database)} stores its data unencrypted: snapshots and backups are readable by whoever gets "
+        f"{database.address} stores its data unencrypted: snapshots and backups are readable by whoever gets "
         "a copy, and encrypting later takes a snapshot, a copy and a restore",
         database,
         ("storage_encrypted",),
@@ -253,7 +241,7 @@ def rds_unencrypted(database: Resource, index: Index):
 def _encrypted_by_default(resource: Resource, index: Index) -> bool | Any:
     """Whether the module turns on EBS encryption by default for the region (`enabled` absent = true)."""
     verdicts = [
-        _boolean(value(switch.body, "enabled"))
+        boolean(value(switch.body, "enabled"))
         for switch in index.in_module(resource, "aws_ebs_encryption_by_default")
     ]
     if any(verdict is True or verdict is None for verdict in verdicts):
@@ -266,7 +254,7 @@ def _unencrypted(device: dict, path: tuple) -> Iterator[tuple]:
     snapshot follows the snapshot's encryption, so it is left out."""
     if _given(value(device, "snapshot_id")):
         return
-    encrypted = _boolean(value(device, "encrypted"))
+    encrypted = boolean(value(device, "encrypted"))
     if encrypted is False or encrypted is None:
         yield (*path, "encrypted")
 
@@ -278,7 +266,7 @@ def _unencrypted(device: dict, path: tuple) -> Iterator[tuple]:
     section=10,
     kinds={"aws_ebs_volume", "aws_instance", "aws_launch_template"},
 )
-def ebs_unencrypted(resource: Resource, index: Index):
+def ebs_unencrypted(resource: Resource, index: Index) -> Iterator[Problem]:
     """An EBS volume is created without encryption.
 
     ## What it checks
@@ -341,9 +329,9 @@ def ebs_unencrypted(resource: Resource, index: Index):
                 found.extend(
                     (path, f"'s block device mapping {position + 1}") for path in _unencrypted(device, where)
                 )
-    for path, device in found:
+    for path, which in found:
         yield Problem(
-            f"{address(resource)}{device} creates an unencrypted EBS volume: its snapshots are readable by whoever "
+            f"{resource.address}{which} creates an unencrypted EBS volume: its snapshots are readable by whoever "
             "gets a copy, and encrypting it later means copying the data to a new volume",
             resource,
             path,
@@ -354,7 +342,7 @@ def ebs_unencrypted(resource: Resource, index: Index):
 
 
 @rule("PR753", "efs-unencrypted", Level.ERROR, section=10, kinds={"aws_efs_file_system"})
-def efs_unencrypted(file_system: Resource, index: Index):
+def efs_unencrypted(file_system: Resource) -> Iterator[Problem]:
     """An EFS file system is not encrypted at rest.
 
     ## What it checks
@@ -380,10 +368,10 @@ def efs_unencrypted(file_system: Resource, index: Index):
     }
     ```
     """
-    encrypted = _boolean(value(file_system.body, "encrypted"))
+    encrypted = boolean(value(file_system.body, "encrypted"))
     if encrypted is False or encrypted is None:
         yield Problem(
-            f"{address(file_system)} is not encrypted at rest: this is fixed at creation, so encrypting it later "
+            f"{file_system.address} is not encrypted at rest: this is fixed at creation, so encrypting it later "
             "means copying every file to a new file system",
             file_system,
             ("encrypted",),
@@ -394,7 +382,7 @@ def efs_unencrypted(file_system: Resource, index: Index):
 
 
 @rule("PR754", "eks-secrets-unencrypted", Level.WARNING, section=10, kinds={"aws_eks_cluster"})
-def eks_secrets_unencrypted(cluster: Resource, index: Index):
+def eks_secrets_unencrypted(cluster: Resource) -> Iterator[Problem]:
     """An EKS cluster does not envelope-encrypt Kubernetes secrets with a KMS key of yours.
 
     ## What it checks
@@ -444,7 +432,7 @@ def eks_secrets_unencrypted(cluster: Resource, index: Index):
             return
         path = ("encryption_config", position, "resources")
     yield Problem(
-        f"{address(cluster)} does not encrypt Kubernetes secrets with a KMS key of yours: their use cannot be "
+        f"{cluster.address} does not encrypt Kubernetes secrets with a KMS key of yours: their use cannot be "
         "audited, restricted or revoked",
         cluster,
         path,
@@ -457,7 +445,7 @@ def eks_secrets_unencrypted(cluster: Resource, index: Index):
 @rule(
     "PR755", "elasticache-unencrypted", Level.WARNING, section=10, kinds={"aws_elasticache_replication_group"}
 )
-def elasticache_unencrypted(group: Resource, index: Index):
+def elasticache_unencrypted(group: Resource) -> Iterator[Problem]:
     """An ElastiCache replication group is not encrypted at rest or in transit.
 
     ## What it checks
@@ -494,15 +482,15 @@ def elasticache_unencrypted(group: Resource, index: Index):
     engine = value(body, "engine")
     engine = engine.lower() if isinstance(engine, str) else engine
     missing: list[tuple[str, str, bool]] = []  # (attribute, what, written)
-    at_rest = _boolean(value(body, "at_rest_encryption_enabled"))
+    at_rest = boolean(value(body, "at_rest_encryption_enabled"))
     if at_rest is False or (at_rest is None and engine is not UNKNOWN and engine in (ABSENT, None, "redis")):
         missing.append(("at_rest_encryption_enabled", "at rest", at_rest is False))
-    in_transit = _boolean(value(body, "transit_encryption_enabled"))
+    in_transit = boolean(value(body, "transit_encryption_enabled"))
     if in_transit is False or in_transit is None:
         missing.append(("transit_encryption_enabled", "in transit", in_transit is False))
     if len(missing) == 2 and not any(written for _, _, written in missing):
         yield Problem(
-            f"{address(group)} is encrypted neither at rest nor in transit: cached sessions and tokens cross the "
+            f"{group.address} is encrypted neither at rest nor in transit: cached sessions and tokens cross the "
             "network and sit in backups in clear text",
             group,
             (),
@@ -514,14 +502,14 @@ def elasticache_unencrypted(group: Resource, index: Index):
             if what == "in transit"
             else "its backups are readable by whoever gets a copy"
         )
-        yield Problem(f"{address(group)} is not encrypted {what}: {consequence}", group, (attribute,))
+        yield Problem(f"{group.address} is not encrypted {what}: {consequence}", group, (attribute,))
 
 
 # --- PR756 ---------------------------------------------------------------------------------------
 
 
 @rule("PR756", "queue-topic-unencrypted", Level.WARNING, section=10, kinds={"aws_sqs_queue", "aws_sns_topic"})
-def queue_topic_unencrypted(resource: Resource, index: Index):
+def queue_topic_unencrypted(resource: Resource) -> Iterator[Problem]:
     """An SQS queue has server-side encryption turned off, or an SNS topic has no KMS key.
 
     ## What it checks
@@ -554,16 +542,16 @@ def queue_topic_unencrypted(resource: Resource, index: Index):
     if key is not None:
         return
     if resource.kind == "aws_sqs_queue":
-        if _boolean(value(body, "sqs_managed_sse_enabled")) is False:
+        if boolean(value(body, "sqs_managed_sse_enabled")) is False:
             yield Problem(
-                f"{address(resource)} turns server-side encryption off and has no KMS key: its messages are "
+                f"{resource.address} turns server-side encryption off and has no KMS key: its messages are "
                 "stored in clear text",
                 resource,
                 ("sqs_managed_sse_enabled",),
             )
     else:
         yield Problem(
-            f"{address(resource)} has no KMS key: its messages are stored unencrypted",
+            f"{resource.address} has no KMS key: its messages are stored unencrypted",
             resource,
             ("kms_master_key_id",),
         )
@@ -631,7 +619,7 @@ def _served_safely(listener: Resource) -> bool | Any:
 
 
 @rule("PR757", "lb-listener-plaintext", Level.ERROR, section=10, kinds=_LISTENERS)
-def lb_listener_plaintext(listener: Resource, index: Index):
+def lb_listener_plaintext(listener: Resource) -> Iterator[Problem]:
     """A load balancer listener serves plain HTTP instead of redirecting to HTTPS.
 
     ## What it checks
@@ -676,7 +664,7 @@ def lb_listener_plaintext(listener: Resource, index: Index):
     if _served_safely(listener) is not False:
         return
     yield Problem(
-        f"{address(listener)} serves the application over plain HTTP: cookies, tokens and personal data cross "
+        f"{listener.address} serves the application over plain HTTP: cookies, tokens and personal data cross "
         "the network readable and changeable by anyone on the path",
         listener,
         ("protocol",),
@@ -684,7 +672,7 @@ def lb_listener_plaintext(listener: Resource, index: Index):
 
 
 @rule("PR758", "lb-listener-weak-tls", Level.WARNING, section=10, kinds=_LISTENERS)
-def lb_listener_weak_tls(listener: Resource, index: Index):
+def lb_listener_weak_tls(listener: Resource) -> Iterator[Problem]:
     """An HTTPS or TLS listener accepts TLS versions older than 1.2.
 
     ## What it checks
@@ -720,14 +708,14 @@ def lb_listener_weak_tls(listener: Resource, index: Index):
     policy = value(listener.body, "ssl_policy")
     if policy is ABSENT or policy is None or policy == "":
         yield Problem(
-            f"{address(listener)} has no ssl_policy, so AWS uses ELBSecurityPolicy-2016-08, which accepts TLS 1.0 "
+            f"{listener.address} has no ssl_policy, so AWS uses ELBSecurityPolicy-2016-08, which accepts TLS 1.0 "
             "and 1.1: clients can be downgraded to broken protocol versions",
             listener,
             ("ssl_policy",),
         )
     elif isinstance(policy, str) and policy in _WEAK_TLS_POLICIES:
         yield Problem(
-            f"{address(listener)} uses {policy}, which accepts TLS older than 1.2: clients can be downgraded to "
+            f"{listener.address} uses {policy}, which accepts TLS older than 1.2: clients can be downgraded to "
             "broken protocol versions",
             listener,
             ("ssl_policy",),
@@ -744,7 +732,7 @@ def lb_listener_weak_tls(listener: Resource, index: Index):
     section=10,
     kinds={"aws_db_instance", "aws_rds_cluster_instance"},
 )
-def rds_publicly_accessible(instance: Resource, index: Index):
+def rds_publicly_accessible(instance: Resource) -> Iterator[Problem]:
     """An RDS instance is reachable from the internet.
 
     ## What it checks
@@ -771,9 +759,9 @@ def rds_publicly_accessible(instance: Resource, index: Index):
       publicly_accessible = false
     ```
     """
-    if _boolean(value(instance.body, "publicly_accessible")) is True:
+    if boolean(value(instance.body, "publicly_accessible")) is True:
         yield Problem(
-            f"{address(instance)} is publicly accessible: it gets a public address, and one loose security group "
+            f"{instance.address} is publicly accessible: it gets a public address, and one loose security group "
             "rule exposes it to password guessing from the internet",
             instance,
             ("publicly_accessible",),
@@ -840,7 +828,7 @@ def _ingress_rules(resource: Resource) -> Iterator[tuple[tuple, dict, Any, tuple
     section=10,
     kinds={"aws_security_group", "aws_security_group_rule", "aws_vpc_security_group_ingress_rule"},
 )
-def admin_port_open_to_world(resource: Resource, index: Index):
+def admin_port_open_to_world(resource: Resource) -> Iterator[Problem]:
     """A security group lets the whole internet reach SSH or RDP.
 
     ## What it checks
@@ -878,7 +866,7 @@ def admin_port_open_to_world(resource: Resource, index: Index):
         services = " and ".join(f"{_ADMIN_PORTS[port]} ({port})" for port in ports)
         for attribute, cidr in _open_cidrs(rule_body, attributes):
             yield Problem(
-                f"{address(resource)} opens {services} to {cidr}: the whole internet can try passwords and "
+                f"{resource.address} opens {services} to {cidr}: the whole internet can try passwords and "
                 "exploits on it",
                 resource,
                 (*prefix, attribute),

@@ -129,7 +129,27 @@ def _scan_options(command):
         click.option(
             "--no-cache",
             is_flag=True,
-            help="Parse every Terraform file again instead of using the parse cache.",
+            help="Parse every Terraform file and render every chart and kustomization again instead of using the caches.",
+        ),
+        click.option(
+            "--helm-values",
+            "helm_values",
+            multiple=True,
+            type=click.Path(exists=True, dir_okay=False),
+            metavar="FILE",
+            help="Render every chart with this values file too (like helm template -f); repeatable, later files win.",
+        ),
+        click.option(
+            "--helm-set",
+            "helm_set",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="Render every chart with this value (like helm template --set); repeatable.",
+        ),
+        click.option(
+            "--helm-ci-values",
+            is_flag=True,
+            help="Also render each chart with each of its ci/*-values.yaml (chart-testing's variants); a finding several variants share is reported once.",
         ),
         click.option(
             "--chart-root",
@@ -193,6 +213,9 @@ def _run_scan(
     jobs,
     no_cache,
     chart_roots,
+    helm_values,
+    helm_set,
+    helm_ci_values,
     unit_context,
     changed_since,
     quiet,
@@ -225,6 +248,15 @@ def _run_scan(
         jobs=jobs or os.cpu_count() or 1,
         cache=not no_cache,
         chart_roots=list(chart_roots),
+        helm_values=[
+            *(
+                os.path.relpath(os.path.join(config.directory, path))
+                for path in config.get("helm-values", [])
+            ),
+            *helm_values,
+        ],
+        helm_set=[*config.get("helm-set", []), *helm_set],
+        helm_ci_values=helm_ci_values or config.get("helm-ci-values", False),
         config=config,
         baseline=baseline,
         report_files=report_files,
@@ -406,6 +438,10 @@ def config_command(paths, config_file) -> None:
         "per-path-ignores": {},
         "exclude": [],
         "max-file-size": DEFAULT_MAX_FILE_SIZE_MB,
+        "helm-values": [],
+        "helm-set": [],
+        "helm-ci-values": False,
+        "unrendered-templates": "note",
     }
     for key, default in defaults.items():
         value, origin = (config.settings[key], source) if key in config.settings else (default, "default")

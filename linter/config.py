@@ -14,6 +14,10 @@ exclude: ["vendor/**"]             # never scanned
 options:                           # rule options; `prodready config` lists them with their defaults
   min-replicas: 3
 max-file-size: 50                  # MB
+helm-values: [deploy/values-prod.yaml]   # every chart rendered with these too (relative to here)
+helm-set: [image.tag=1.4.2]
+helm-ci-values: true               # also render each chart with its ci/*-values.yaml
+unrendered-templates: error        # a template outside any chart is PR001, not a note
 checks:                            # the organisation's own policies as JSON Schema (see custom.py)
   ACME001: {name: …, level: warning, section: 3, target: Workload, message: …, description: …, schema: …}
 ```
@@ -53,6 +57,10 @@ SCHEMA: dict[str, Any] = {
         "per-path-ignores": {"type": "object", "additionalProperties": RULE_LIST},
         "exclude": {"type": "array", "items": {"type": "string"}},
         "max-file-size": {"type": "number", "exclusiveMinimum": 0, "maximum": 2**20},
+        "helm-values": {"type": "array", "items": {"type": "string"}},
+        "helm-set": {"type": "array", "items": {"type": "string", "pattern": "="}},
+        "helm-ci-values": {"type": "boolean"},
+        "unrendered-templates": {"enum": ["note", "error"]},
         "checks": {"type": "object"},  # each definition is validated when it is compiled
     },
 }

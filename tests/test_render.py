@@ -50,12 +50,11 @@ def test_the_hook_on_a_changed_base_file_renders_the_overlays_that_use_it(monkey
     needs("kubectl")
     monkeypatch.chdir(RENDER / "kustomize")
     result = CliRunner().invoke(
-        main, ["scan", "--unit-context", "base/web.yaml", "--no-cache", "--select", "PR202,PR310"]
+        main, ["scan", "--unit-context", "base/web.yaml", "--no-cache", "--select", "PR202"]
     )
     assert [line for line in result.output.splitlines() if not line.startswith(" ")] == [
-        "base/web.yaml:4:3: warning PR310 missing-autoscaler: Deployment 'web' has no HorizontalPodAutoscaler or KEDA ScaledObject: its replica count stays fixed under load",
         "base/web.yaml:16:11: warning PR202 container-missing-memory-limit: container 'log-shipper' has no memory limit",
-        "Found 2 findings (2 warnings) in 2 files, 4 resources.",
+        "Found 1 finding (1 warning) in 2 files, 4 resources.",
     ]
 
 
@@ -68,3 +67,27 @@ def test_the_hook_on_a_changed_template_renders_its_chart(monkeypatch) -> None:
     )
     files = {line.split(":")[0] for line in result.output.splitlines() if not line.startswith((" ", "Found"))}
     assert files == {"shop/templates/deployment.yaml"}
+
+
+def test_helm_set_and_values_files_render_every_chart_with_them(monkeypatch, tmp_path) -> None:
+    needs("helm")
+    monkeypatch.chdir(RENDER / "chart")
+    values = tmp_path / "prod.yaml"
+    values.write_text("replicaCount: 1\n")
+    arguments = ["scan", "shop", "--no-cache", "--select", "PR301"]
+    with_set = CliRunner().invoke(main, [*arguments, "--helm-set", "replicaCount=3"]).output
+    assert "Deployment 'shop-web'" not in with_set
+    with_file = CliRunner().invoke(
+        main, [*arguments, "--helm-set", "replicaCount=3", "--helm-values", str(values)]
+    )
+    assert "Deployment 'shop-web'" not in with_file.output  # --set wins over -f, as in helm
+
+
+def test_a_template_outside_a_chart_is_a_note_unless_configured_as_an_error(tmp_path) -> None:
+    template = FIXTURES / "PR001" / "unrendered-template.yaml"
+    quiet = CliRunner().invoke(main, ["scan", str(template), "--isolated"])
+    assert quiet.exit_code == 0 and "were not checked" in quiet.stderr
+    config = tmp_path / ".prodready.yaml"
+    config.write_text("unrendered-templates: error\n")
+    loud = CliRunner().invoke(main, ["scan", str(template), "--config", str(config)])
+    assert loud.exit_code == 2 and "PR001 invalid-input" in loud.output

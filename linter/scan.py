@@ -11,10 +11,10 @@ from prodready.config import DEFAULT_MAX_FILE_SIZE_MB, Config
 from prodready.discover import Unit, discover
 from prodready.index import Index
 from prodready.locate import RenderedChart, locate
-from prodready.model import Finding, Notification, ScanResult
+from prodready.model import Finding, Level, Notification, Problem, RuleMeta, ScanResult
 from prodready.registry import choose_rules
-from prodready.render import RenderOptions, render
-from prodready.sources.load import TerraformInput, load, load_rendered
+from prodready.render import Rendering, RenderOptions, render
+from prodready.sources.load import Loaded, TerraformInput, load, load_rendered
 
 
 @dataclass
@@ -46,6 +46,33 @@ def chart_values(chart: Unit) -> list[str]:
     """The chart's own values file, which every other values file overrides."""
     path = os.path.join(chart.directory, "values.yaml")
     return [path] if os.path.isfile(path) else []
+
+
+def _run_rules(
+    rules: list[tuple[RuleMeta, Level]], units: list[tuple[Loaded, list[tuple[str, Problem]]]], options: dict
+) -> tuple[list[Finding], list[Notification], dict[str, int]]:
+    """The rules run over each unit with its own index; how many subjects each rule checked in all."""
+    findings: list[Finding] = []
+    failures: list[Notification] = []
+    checked: dict[str, int] = {}
+    for unit, problems in units:
+        found, failed, counts = engine.run(rules, Index(unit.resources, problems), options)
+        findings += found
+        failures += failed
+        for rule_id, count in counts.items():
+            checked[rule_id] = checked.get(rule_id, 0) + count
+    return findings, failures, checked
+
+
+def _rendered_charts(renderings: list[Rendering]) -> dict[str, RenderedChart]:
+    """The charts prodready rendered, by rendered stream, with the values files each was rendered with."""
+    return {
+        rendering.name: RenderedChart(
+            rendering.unit.directory, [*chart_values(rendering.unit), *rendering.values]
+        )
+        for rendering in renderings
+        if rendering.unit.kind == "helm"
+    }
 
 
 def _in_report_scope(finding: Finding, report_files: set[str]) -> bool:
@@ -108,15 +135,7 @@ def scan(
         if rendering.data is not None:
             rendered = load_rendered(rendering.name, rendering.data)
             units.append((rendered, rendered.problems))
-    findings: list[Finding] = []
-    failures: list[Notification] = []
-    checked: dict[str, int] = {}
-    for unit, problems in units:
-        found, failed, counts = engine.run(rules, Index(unit.resources, problems), config.options)
-        findings += found
-        failures += failed
-        for rule_id, count in counts.items():
-            checked[rule_id] = checked.get(rule_id, 0) + count
+    findings, failures, checked = _run_rules(rules, units, config.options)
     resources = [resource for unit, _ in units for resource in unit.resources]
     comments = [comment for unit, _ in units for comment in unit.comments]
     findings = suppress.apply(
@@ -126,14 +145,7 @@ def scan(
         p if os.path.isdir(p) else os.path.dirname(p) or "." for p in paths if p != "-"
     ]
     roots += [os.path.dirname(os.path.abspath(unit.directory)) for unit in discovery.units]
-    charts = {
-        rendering.name: RenderedChart(
-            rendering.unit.directory, [*chart_values(rendering.unit), *rendering.values]
-        )
-        for rendering in renderings
-        if rendering.unit.kind == "helm"
-    }
-    findings = locate(findings, [*roots, "."], charts)
+    findings = locate(findings, [*roots, "."], _rendered_charts(renderings))
     if options.report_files is not None:
         report_files = {os.path.abspath(path) for path in options.report_files}
         findings = [finding for finding in findings if _in_report_scope(finding, report_files)]

@@ -9,8 +9,7 @@ import tempfile
 from typing import TYPE_CHECKING, NoReturn
 
 import click
-from prodready import __version__
-from prodready.config import DEFAULT_MAX_FILE_SIZE_MB
+from prodready import DEFAULT_MAX_FILE_SIZE_MB, __version__
 
 if TYPE_CHECKING:
     from prodready.config import Config

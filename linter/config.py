@@ -66,7 +66,6 @@ SCHEMA: dict[str, Any] = {
 }
 
 CONFIG_FILE = ".prodready.yaml"
-DEFAULT_MAX_FILE_SIZE_MB = 50
 
 
 class ConfigError(Exception):

@@ -6,8 +6,8 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from prodready import engine, suppress
-from prodready.config import DEFAULT_MAX_FILE_SIZE_MB, Config
+from prodready import DEFAULT_MAX_FILE_SIZE_MB, engine, suppress
+from prodready.config import Config
 from prodready.discover import Unit, discover
 from prodready.index import Index
 from prodready.locate import RenderedChart, locate

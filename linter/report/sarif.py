@@ -7,6 +7,7 @@ import json
 import os
 import re
 from functools import cache
+from typing import Any
 from urllib.parse import quote
 
 import attr
@@ -38,7 +39,7 @@ def _default(field: attr.Attribute) -> object:
     return factory() if callable(factory) else field.default
 
 
-def to_json(value):
+def to_json(value: Any) -> Any:
     """sarif-om objects as SARIF JSON: schema property names, None and attrs defaults (the -1 sentinels)
     dropped, `level` always kept because GitHub reads it."""
     if isinstance(value, list):

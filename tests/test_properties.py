@@ -673,8 +673,8 @@ HCL_ALPHABET = st.sampled_from(
 @given(st.lists(HCL_ALPHABET, max_size=60).map(lambda parts: "".join(parts).encode("utf-8")))
 def test_the_hcl_parser_turns_any_text_into_a_file_or_an_input_problem(data):
     from prodready.model import Problem
-    from prodready.sources.load import parse_terraform_file
     from prodready.sources.hcl import HclFile
+    from prodready.sources.load import parse_terraform_file
 
     parsed = parse_terraform_file("fuzz.tf", data)
     assert isinstance(parsed, (HclFile, Problem))

@@ -223,6 +223,8 @@ def elects_leader(template: PodTemplate) -> bool:
 _EXPORTER_IMAGE = re.compile(r"[-_]exporter\Z")
 _METRICS_PORT_NAME = re.compile(r"(?:\A|-)metrics\Z")  # `metrics`, `http-metrics`, `https-metrics`
 _EXPOSED_SERVICE_TYPES = ("LoadBalancer", "NodePort")
+# The pod annotation (also honoured on Services by the usual `kubernetes-service-endpoints` job) that the
+# Prometheus example configuration and most Helm charts use to opt pods into scraping, and the port.
 SCRAPE_ANNOTATION = "prometheus.io/scrape"
 SCRAPE_PORT_ANNOTATION = "prometheus.io/port"
 

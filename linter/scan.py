@@ -11,7 +11,7 @@ from prodready.config import Config
 from prodready.discover import Unit, discover
 from prodready.index import Index
 from prodready.locate import RenderedChart, locate
-from prodready.model import Finding, Level, Notification, Problem, RuleMeta, ScanResult
+from prodready.model import Finding, Level, Notification, Problem, Resource, RuleMeta, ScanResult
 from prodready.registry import choose_rules
 from prodready.render import Rendering, RenderOptions, render
 from prodready.sources.load import Loaded, TerraformInput, load, load_rendered
@@ -46,6 +46,23 @@ def chart_values(chart: Unit) -> list[str]:
     """The chart's own values file, which every other values file overrides."""
     path = os.path.join(chart.directory, "values.yaml")
     return [path] if os.path.isfile(path) else []
+
+
+# What builds a unit's images at deploy time (skaffold.yaml): context for its rules, never a subject of them.
+_BUILD_CONFIGURATIONS = {("skaffold", "Config")}
+
+
+def _build_configurations_around(directory: str, plain: list[Resource]) -> list[Resource]:
+    """The build configurations among the plain files in `directory` or a directory above it."""
+    inside = os.path.abspath(directory)
+    return [
+        resource
+        for resource in plain
+        if resource.kind_key in _BUILD_CONFIGURATIONS
+        and (inside + os.sep).startswith(
+            os.path.dirname(os.path.abspath(resource.file)).rstrip(os.sep) + os.sep
+        )
+    ]
 
 
 def _run_rules(
@@ -134,9 +151,10 @@ def scan(
     for rendering in renderings:
         if rendering.data is not None:
             rendered = load_rendered(rendering.name, rendering.data)
+            rendered.resources += _build_configurations_around(rendering.unit.directory, loaded.resources)
             units.append((rendered, rendered.problems))
     findings, failures, checked = _run_rules(rules, units, config.options)
-    resources = [resource for unit, _ in units for resource in unit.resources]
+    resources = list({id(r): r for unit, _ in units for r in unit.resources}.values())  # context ones once
     comments = [comment for unit, _ in units for comment in unit.comments]
     findings = suppress.apply(
         findings, rules, resources, comments, config.path_ignores(), config.directory, baseline

@@ -16,11 +16,15 @@ from prodready.kubernetes import (
     ZONE_KEYS,
     PodTemplate,
     autoscaler_minimum_anchor,
+    containers,
+    elects_leader,
     integer,
     mapping,
     percent,
+    runs_alone,
     selects,
     sequence,
+    serves_only_metrics,
     spread_terms,
 )
 from prodready.model import NAME_PATH, Level, Option, Problem, Resource, Scope
@@ -51,10 +55,32 @@ def single_replica(workload: Resource, index: Index, min_replicas: int) -> Itera
     """A replicated workload runs fewer than 2 replicas.
 
     ## What it checks
-    Deployments, StatefulSets, ReplicaSets and Argo Rollouts must run at least 2 replicas (the `min-replicas` option). The count is
-    the minimum of the HorizontalPodAutoscaler (`minReplicas`, absent = 1) or KEDA ScaledObject
-    (`minReplicaCount`, absent = 0) that targets the workload, else `spec.replicas` (absent = 1). A
-    workload written with `replicas: 0` and no autoscaler is switched off on purpose and is not reported.
+    Deployments, StatefulSets, ReplicaSets and Argo Rollouts must run at least 2 replicas (the
+    `min-replicas` option). The count is the minimum of the HorizontalPodAutoscaler (`minReplicas`,
+    absent = 1) or KEDA ScaledObject (`minReplicaCount`, absent = 0) that targets the workload, else
+    `spec.replicas` (absent = 1). A workload written with `replicas: 0` and no autoscaler is switched
+    off on purpose and is not reported.
+
+    Where the workload's own manifests show that more replicas are not the fix, the finding is a note
+    that says why:
+
+    - it runs alone by design: its pods mount a PersistentVolumeClaim that only one node can attach
+      (not found in the scanned manifests with only `ReadWriteMany`/`ReadOnlyMany`), or it is a
+      Deployment with `strategy: Recreate`. It is still a single point of failure, but making it
+      redundant takes a design change (a claim per replica, leader election), not a higher count;
+    - it serves only metrics: its containers run Prometheus exporters (image named `*_exporter` or
+      `*-exporter`, the exporters' naming convention), its ports are all metrics ports (`metrics`,
+      `*-metrics`, or the `prometheus.io/port` of pods annotated for scraping), or each Service in
+      front of it exposes one port, annotated for Prometheus to scrape. Losing its pod leaves a gap in
+      metrics, not an outage;
+    - nothing sends it requests: its containers declare no port and no Service of the scanned manifests
+      selects its pods (a worker, a load generator). Losing its pod pauses its work, and whether that
+      matters depends on the work.
+
+    A workload that elects a leader (`--leader-elect`, `--leader-election`, `--enable-leader-election`)
+    stays a warning: a second replica is the standby that takes over. What the rule cannot see is how
+    much an outage of the workload matters: an exporter whose name follows no convention and whose
+    ports say nothing is reported like any service.
 
     ## Why it matters
     With one pod, every node drain, eviction, crash or rollout of a pod that cannot start leaves the
@@ -72,7 +98,9 @@ def single_replica(workload: Resource, index: Index, min_replicas: int) -> Itera
 
     ## Fix
     Run `replicas: 2` or more (or raise the autoscaler's `minReplicas` to 2), and add a
-    PodDisruptionBudget so that drains keep one of them up.
+    PodDisruptionBudget so that drains keep one of them up. A workload that runs alone by design needs
+    to be made able to run several first; if its outages are acceptable, suppress the note with the
+    reason.
     """
     replicas = index.replicas(workload)
     if replicas is None or replicas >= min_replicas:
@@ -92,15 +120,55 @@ def single_replica(workload: Resource, index: Index, min_replicas: int) -> Itera
             path,
             related=tuple((a, autoscaler_minimum_anchor(a)) for a in autoscalers),
         )
-    elif replicas > 0:  # `replicas: 0` without an autoscaler: switched off on purpose
-        risk = (
-            "one node drain or crash takes it down"
-            if replicas == 1
-            else f"fewer than the {min_replicas} required"
-        )
+        return
+    if replicas == 0:  # without an autoscaler: switched off on purpose
+        return
+    runs = f"{workload.kind} '{workload.name}' runs {_replicas_text(replicas)}"
+    template = index.pod_template(workload)  # not asked for: the count alone is the finding
+    if template is None:
+        yield Problem(f"{runs}: {_risk(replicas, min_replicas)}", workload, path)
+        return
+    services = index.services_selecting(template, workload)
+    alone = runs_alone(workload, index.single_node_claims(template, workload))
+    metrics = serves_only_metrics(template, services)
+    if alone:
         yield Problem(
-            f"{workload.kind} '{workload.name}' runs {_replicas_text(replicas)}: {risk}", workload, path
+            f"{runs} and cannot simply run more: {alone}. One node drain or crash takes it down; if that "
+            "matters, make it able to run several (a claim per replica, leader election)",
+            workload,
+            path,
+            level=Level.NOTE,
         )
+    elif metrics:
+        yield Problem(
+            f"{runs}: {metrics}, so a node drain or crash leaves a gap in metrics rather than an outage",
+            workload,
+            path,
+            level=Level.NOTE,
+        )
+    elif not services and not any(sequence(c.body.get("ports")) for c in containers(template)):
+        yield Problem(
+            f"{runs}: nothing sends it requests (it declares no port and no Service selects it), so a node "
+            "drain or crash pauses its work rather than failing requests",
+            workload,
+            path,
+            level=Level.NOTE,
+        )
+    elif elects_leader(template):
+        yield Problem(
+            f"{runs}: {_risk(replicas, min_replicas)}; it elects a leader, so a second replica waits as a "
+            "standby and takes over",
+            workload,
+            path,
+        )
+    else:
+        yield Problem(f"{runs}: {_risk(replicas, min_replicas)}", workload, path)
+
+
+def _risk(replicas: int, min_replicas: int) -> str:
+    if replicas == 1:
+        return "one node drain or crash takes it down"
+    return f"fewer than the {min_replicas} required"
 
 
 @rule(

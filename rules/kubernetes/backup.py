@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 
 from prodready.index import Index
-from prodready.kubernetes import WORKLOADS, PodTemplate, dig, mapping, selects, sequence
+from prodready.kubernetes import WORKLOADS, PodTemplate, claim_names, dig, mapping, selects, sequence
 from prodready.model import Level, Problem, Resource, Scope
 from prodready.registry import rule
 
@@ -71,18 +71,6 @@ def _claim_templates(workload: Resource) -> list[dict]:
         for t in sequence(dig(workload.body, ("spec", "volumeClaimTemplates")))
         if isinstance(t, dict)
     ]
-
-
-def _claim_names(template: PodTemplate | None) -> list[str]:
-    """The PersistentVolumeClaims the pods mount by name (generic ephemeral volumes die with the pod)."""
-    if template is None:
-        return []
-    names = []
-    for volume in sequence(template.spec.get("volumes")):
-        claim = mapping(mapping(volume).get("persistentVolumeClaim")).get("claimName")
-        if isinstance(claim, str) and claim and claim not in names:
-            names.append(claim)
-    return names
 
 
 def _label_sets(
@@ -178,7 +166,7 @@ def volume_without_backup(workload: Resource, index: Index) -> Iterator[Problem]
     # looked up, not asked for: volumeClaimTemplates hold data even without a pod template
     template = index.pod_template(workload)
     claim_templates = _claim_templates(workload)
-    claims = _claim_names(template)
+    claims = claim_names(template) if template is not None else []
     if not claim_templates and not claims:
         return
     if claim_templates:

@@ -14,6 +14,7 @@ from typing import Any
 from prodready.index import Index
 from prodready.kubernetes import (
     LONG_RUNNING,
+    SCRAPE_ANNOTATION,
     PodTemplate,
     containers,
     dig,
@@ -33,10 +34,8 @@ OWNER_KEYS = Option(
     {"type": "array", "items": {"type": "string", "pattern": r"\S"}, "minItems": 1},
 )
 
-# Pod annotation (also honoured on Services by the usual `kubernetes-service-endpoints` job) that the
-# Prometheus example configuration and most Helm charts use to opt pods into scraping; the OpenTelemetry
-# Collector's receiver_creator discovers pods by the second one.
-SCRAPE_ANNOTATION = "prometheus.io/scrape"
+# The pod annotations that opt pods into scraping: Prometheus' (see SCRAPE_ANNOTATION), and the one by
+# which the OpenTelemetry Collector's receiver_creator discovers pods.
 DISCOVERY_ANNOTATIONS = (SCRAPE_ANNOTATION, "io.opentelemetry.discovery.metrics/enabled")
 
 # Pod annotations with which the OpenTelemetry Operator injects an SDK (`inject-java`, `inject-sdk`, …;

@@ -5,6 +5,7 @@ names in `workloadRef` is checked on its own, so the Rollout would only repeat i
 
 from collections.abc import Iterator
 
+from prodready.index import Index
 from prodready.kubernetes import (
     LONG_RUNNING,
     WORKLOADS,
@@ -61,7 +62,9 @@ def named_probe_ports(container: Container) -> Iterator[tuple[str, str, KeyPath]
     scope=Scope.POD_TEMPLATE,
     kinds=LONG_RUNNING,
 )
-def container_missing_readiness_probe(workload: Resource, template: PodTemplate) -> Iterator[Problem]:
+def container_missing_readiness_probe(
+    workload: Resource, template: PodTemplate, index: Index
+) -> Iterator[Problem]:
     """A container of a long-running workload has no readiness probe.
 
     ## What it checks
@@ -70,7 +73,9 @@ def container_missing_readiness_probe(workload: Resource, template: PodTemplate)
     Jobs, CronJobs and bare Pods with `restartPolicy: Never` or `OnFailure` run to completion and are
     not checked. Containers that declare no `ports` are not checked in a DaemonSet (node agents nobody
     sends traffic to) nor beside a container that declares ports (helpers such as config reloaders:
-    the serving container's probe decides when the pod is ready).
+    the serving container's probe decides when the pod is ready). A pod that declares no port and that
+    no Service of the scanned manifests selects (a worker, a load generator) gets a note: no traffic
+    waits for it, only its rollout, which `minReadySeconds` can hold as well.
 
     ## Why it matters
     Without a readiness probe a container counts as ready as soon as it starts: Services send it
@@ -105,12 +110,22 @@ def container_missing_readiness_probe(workload: Resource, template: PodTemplate)
         if probe(container, "readinessProbe"):
             continue
         if declares_ports(container):
-            why = "traffic reaches it before it can serve"
+            yield Problem(
+                f"container '{container.name}' has no readinessProbe: traffic reaches it before it can serve",
+                workload,
+                container.path,
+            )
         elif workload.kind == "DaemonSet" or serves:
             continue  # a node agent, or a helper beside the container that serves: nothing waits for it
         else:
-            why = "it counts as ready, and a rollout moves on, as soon as it starts"
-        yield Problem(f"container '{container.name}' has no readinessProbe: {why}", workload, container.path)
+            selected = bool(index.services_selecting(template, workload))
+            yield Problem(
+                f"container '{container.name}' has no readinessProbe: it counts as ready, and a rollout "
+                "moves on, as soon as it starts",
+                workload,
+                container.path,
+                level=None if selected else Level.NOTE,  # without a Service only the rollout waits for it
+            )
 
 
 @rule(

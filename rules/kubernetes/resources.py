@@ -1,7 +1,9 @@
 """Resource requests and limits of containers (checklist § 4, deployment: resource limits).
 
 Container rules read the template written in the workload itself: a Deployment that an Argo Rollout
-names in `workloadRef` is checked on its own, so the Rollout would only repeat its findings."""
+names in `workloadRef` is checked on its own, so the Rollout would only repeat its findings. Helm test
+pods (`helm.sh/hook: test`) run for seconds when someone runs `helm test`; PR201 to PR203 leave them
+alone."""
 
 from collections.abc import Iterator
 
@@ -11,6 +13,7 @@ from prodready.kubernetes import (
     containers,
     has_limit,
     has_request,
+    is_helm_test,
     quantity,
     resources_of,
 )
@@ -27,7 +30,7 @@ def container_missing_requests(workload: Resource, template: PodTemplate) -> Ite
     ## What it checks
     Every container of every workload, init containers included, must request both `cpu` and `memory`.
     A request left out but covered by a limit counts (Kubernetes copies the limit), and so do pod-level
-    `spec.resources`.
+    `spec.resources`. Helm test pods are not checked.
 
     ## Why it matters
     The scheduler places pods by their requests. A pod without them lands on a node that cannot hold it,
@@ -53,6 +56,8 @@ def container_missing_requests(workload: Resource, template: PodTemplate) -> Ite
             memory: 512Mi
     ```
     """
+    if is_helm_test(workload):
+        return
     for container in containers(template, include_init=True):
         missing = [
             label
@@ -77,7 +82,7 @@ def container_missing_memory_limit(workload: Resource, template: PodTemplate) ->
 
     ## What it checks
     Every regular container (sidecar init containers included) must set `resources.limits.memory`,
-    or the pod must set a pod-level memory limit.
+    or the pod must set a pod-level memory limit. Helm test pods are not checked.
 
     ## Why it matters
     Memory is not compressible: a container without a limit can grow until the node runs out and the
@@ -101,6 +106,8 @@ def container_missing_memory_limit(workload: Resource, template: PodTemplate) ->
         memory: 512Mi
     ```
     """
+    if is_helm_test(workload):
+        return
     for container in containers(template):
         if not has_limit(container, template, "memory"):
             yield Problem(f"container '{container.name}' has no memory limit", workload, container.path)
@@ -119,7 +126,8 @@ def container_missing_cpu_limit(workload: Resource, template: PodTemplate) -> It
     """A container has no CPU limit (off by default).
 
     ## What it checks
-    Every regular container must set `resources.limits.cpu`, or the pod a pod-level CPU limit.
+    Every regular container must set `resources.limits.cpu`, or the pod a pod-level CPU limit. Helm
+    test pods are not checked.
 
     ## Why it matters
     CPU limits throttle a container even when the node has idle CPU, which often hurts latency more than
@@ -142,6 +150,8 @@ def container_missing_cpu_limit(workload: Resource, template: PodTemplate) -> It
         cpu: "1"
     ```
     """
+    if is_helm_test(workload):
+        return
     for container in containers(template):
         if not has_limit(container, template, "cpu"):
             yield Problem(f"container '{container.name}' has no CPU limit", workload, container.path)

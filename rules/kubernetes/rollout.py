@@ -20,11 +20,15 @@ from prodready.kubernetes import (
     dig,
     helm_hooks,
     integer,
+    is_helm_test,
     label_text,
     mapping,
     own_pod_template,
     percent,
+    runs_alone,
+    same_application,
     sequence,
+    serves_only_metrics,
     workload_kinds,
 )
 from prodready.model import NAME_PATH, KeyPath, Level, Problem, Resource, Scope
@@ -32,11 +36,6 @@ from prodready.registry import rule
 
 ROLLOUT = "argoproj.io/Rollout"
 CANARY = "flagger.app/Canary"
-
-
-def _helm_test(resource: Resource) -> bool:
-    """A pod that `helm test` runs on demand: it serves nothing and is never rolled out or back."""
-    return any(hook.startswith("test") for hook in helm_hooks(resource))
 
 
 # --- PR401 ---------------------------------------------------------------------------------------
@@ -66,9 +65,13 @@ def no_progressive_delivery(deployment: Resource, index: Index) -> Iterator[Prob
 
     ## What it checks
     Every Deployment must be the `targetRef` of a Flagger `Canary` (`flagger.app`, any version; a
-    `targetRef` without `kind` counts as naming a Deployment) in its namespace, or be replaced by an Argo `Rollout` that names it in `workloadRef`. A Deployment that a
-    Rollout replaces is not reported (the Rollout is what releases it), and neither is one written
-    with `replicas: 0` and no autoscaler (switched off).
+    `targetRef` without `kind` counts as naming a Deployment) in its namespace, or be replaced by an
+    Argo `Rollout` that names it in `workloadRef`. Not reported: a Deployment that a Rollout replaces
+    (the Rollout is what releases it), one written with `replicas: 0` and no autoscaler (switched
+    off), one that runs alone by design (it mounts a PersistentVolumeClaim that only one node can
+    attach, or uses `strategy: Recreate`: a canary cannot run beside it), and one that serves only
+    metrics (Prometheus exporters by their naming convention, metrics ports, a Service that exposes one
+    port annotated for scraping: there is no traffic to shift).
 
     ## Why it matters
     A rolling update replaces pods as soon as they are ready: a release that starts but returns errors,
@@ -113,6 +116,12 @@ def no_progressive_delivery(deployment: Resource, index: Index) -> Iterator[Prob
         return
     if index.replicas(deployment) == 0 and not index.autoscalers_of(deployment):
         return  # switched off on purpose
+    template = index.pod_template(deployment)
+    if template is not None and (
+        runs_alone(deployment, index.single_node_claims(template, deployment))
+        or serves_only_metrics(template, index.services_selecting(template, deployment))
+    ):
+        return  # no second version can run beside the first, or no traffic to shift to it
     yield Problem(
         f"Deployment '{deployment.name}' has no Flagger Canary or Argo Rollout: a bad version replaces "
         "every pod and nothing checks it or rolls it back automatically",
@@ -264,25 +273,6 @@ def rollout_without_analysis(resource: Resource) -> Iterator[Problem]:
 # --- PR403 ---------------------------------------------------------------------------------------
 
 
-def _claims_single_writer_volume(deployment: Resource, index: Index) -> bool:
-    """Whether the pods mount a PersistentVolumeClaim that two pods on different nodes may not share:
-    any claim not known (from the scanned manifests) to allow ReadWriteMany or ReadOnlyMany."""
-    template = own_pod_template(deployment)
-    if template is None:
-        return False
-    for volume in sequence(template.spec.get("volumes")):
-        claim = mapping(mapping(volume).get("persistentVolumeClaim")).get("claimName")
-        if not isinstance(claim, str):
-            continue
-        found = index.named("PersistentVolumeClaim", claim, deployment)
-        modes = (
-            set(map(str, sequence(mapping(found.body.get("spec")).get("accessModes")))) if found else set()
-        )
-        if not modes or not modes <= {"ReadWriteMany", "ReadOnlyMany"}:
-            return True
-    return False
-
-
 @rule(
     "PR403",
     "recreate-strategy",
@@ -319,7 +309,8 @@ def recreate_strategy(deployment: Resource, index: Index) -> Iterator[Problem]:
     """
     if dig(deployment.body, ("spec", "strategy", "type")) != "Recreate":
         return
-    if _claims_single_writer_volume(deployment, index):
+    template = own_pod_template(deployment)
+    if template is not None and index.single_node_claims(template, deployment):
         return
     yield Problem(
         f"Deployment '{deployment.name}' uses the Recreate strategy: every release stops all pods "
@@ -518,6 +509,35 @@ def _kustomized_images(index: Index) -> set[str]:
     return names
 
 
+SKAFFOLD = "skaffold/Config"
+
+
+def _skaffold_artifacts(index: Index) -> list[tuple[Resource, set[str]]]:
+    """Per Skaffold configuration (`skaffold.yaml`, apiVersion `skaffold/v…`) of the scanned set: the
+    images it builds (`build.artifacts[].image`, in its profiles too), which it tags and writes into
+    the manifests it deploys in place of those names."""
+    found = []
+    for config in index.of_kind(SKAFFOLD):
+        builds = [config.body.get("build")]
+        builds += [mapping(profile).get("build") for profile in sequence(config.body.get("profiles"))]
+        images = {
+            artifact["image"]
+            for build in builds
+            for artifact in map(mapping, sequence(mapping(build).get("artifacts")))
+            if isinstance(artifact.get("image"), str)
+        }
+        found.append((config, images))
+    return found
+
+
+def _built_by_skaffold(repository: str, workload: Resource, index: Index) -> bool:
+    """Whether a Skaffold configuration next to the workload (see `same_application`) builds the image."""
+    return any(
+        repository in images and same_application(config, workload)
+        for config, images in index.derived(_skaffold_artifacts)
+    )
+
+
 @rule("PR406", "mutable-image-tag", Level.WARNING, section=8, scope=Scope.POD_TEMPLATE, kinds=WORKLOADS)
 def mutable_image_tag(workload: Resource, template: PodTemplate, index: Index) -> Iterator[Problem]:
     """A container image has no tag or the tag `latest`.
@@ -527,8 +547,14 @@ def mutable_image_tag(workload: Resource, template: PodTemplate, index: Index) -
     than `latest`, or be pinned by digest (`@sha256:…`). A registry port (`registry:5000/app`) is not
     a tag. Left alone: images that are not references yet (`<image>`, `${IMAGE}`), images that a
     Kustomization of the scanned manifests pins (`images:` with a `newTag` other than latest, or a
-    `digest`), and Helm test pods (`helm.sh/hook: test`), which `helm test` runs on demand and which
-    are never rolled out or back.
+    `digest`), images that a Skaffold configuration builds (`build.artifacts[].image`, profiles
+    included, of a `skaffold.yaml` in the manifest's directory or in one that contains it or lies
+    below it: Skaffold tags each build and writes the tag into the manifests it deploys), and Helm
+    test pods (`helm.sh/hook: test`), which `helm test` runs on demand and which are never rolled out
+    or back.
+
+    The `skaffold.yaml` must be scanned with the manifests: a chart or Kustomize root that prodready
+    renders is a unit of its own and does not see a `skaffold.yaml` beside it.
 
     ## Why it matters
     `latest` (which is what no tag means) points at whatever was pushed last: two pods of one
@@ -548,7 +574,7 @@ def mutable_image_tag(workload: Resource, template: PodTemplate, index: Index) -
         # or pinned: registry.example.com/web@sha256:4b0e…
     ```
     """
-    if _helm_test(workload):
+    if is_helm_test(workload):
         return
     for container in containers(template, include_init=True):
         image = container.body.get("image")
@@ -557,7 +583,7 @@ def mutable_image_tag(workload: Resource, template: PodTemplate, index: Index) -
         parsed = image_tag(image)
         if parsed is None or parsed[1] not in (None, "latest"):
             continue
-        if parsed[0] in index.derived(_kustomized_images):
+        if parsed[0] in index.derived(_kustomized_images) or _built_by_skaffold(parsed[0], workload, index):
             continue
         what = "no tag (so latest)" if parsed[1] is None else "the tag latest"
         yield Problem(

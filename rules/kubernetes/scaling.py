@@ -19,9 +19,13 @@ from prodready.kubernetes import (
     autoscaler_minimum_anchor,
     autoscaler_target,
     containers,
+    dig,
+    elects_leader,
     has_request,
     mapping,
+    runs_alone,
     sequence,
+    serves_only_metrics,
 )
 from prodready.model import NAME_PATH, KeyPath, Level, Problem, Resource, Scope
 from prodready.registry import rule
@@ -29,14 +33,42 @@ from prodready.registry import rule
 UTILIZATION_RESOURCES = ("cpu", "memory")
 
 
-@rule("PR310", "missing-autoscaler", Level.WARNING, section=4, scope=Scope.WORKLOAD, kinds=AUTOSCALED)
+def _takes_no_more_load(workload: Resource, index: Index) -> bool:
+    """Whether the workload's own manifests show that more of its pods would not take more load."""
+    if workload.kind == "StatefulSet" and sequence(dig(workload.body, ("spec", "volumeClaimTemplates"))):
+        return True
+    template = index.pod_template(workload)
+    return template is not None and bool(
+        elects_leader(template)
+        or runs_alone(workload, index.single_node_claims(template, workload))
+        or serves_only_metrics(template, index.services_selecting(template, workload))
+    )
+
+
+@rule("PR310", "missing-autoscaler", Level.NOTE, section=4, scope=Scope.WORKLOAD, kinds=AUTOSCALED)
 def missing_autoscaler(workload: Resource, index: Index) -> Iterator[Problem]:
-    """A Deployment, StatefulSet or Argo Rollout has no autoscaler.
+    """A Deployment, StatefulSet or Argo Rollout that could scale out has no autoscaler.
 
     ## What it checks
-    Every Deployment, StatefulSet and Argo Rollout must be the `scaleTargetRef` of a
+    Every Deployment, StatefulSet and Argo Rollout should be the `scaleTargetRef` of a
     HorizontalPodAutoscaler (any API version) or a KEDA ScaledObject in its namespace. A Deployment an
     Argo Rollout replaces through `workloadRef` is not checked; the Rollout is.
+
+    Left alone are the workloads whose own manifests show that more pods would not take more load:
+
+    - a StatefulSet with `volumeClaimTemplates`: each replica holds its own data, and adding one is a
+      change of the cluster it forms (rebalancing, replication), not a reaction to CPU;
+    - a workload that runs alone by design: its pods mount a PersistentVolumeClaim that only one node
+      can attach, or it is a Deployment with `strategy: Recreate`;
+    - a workload that elects a leader (`--leader-elect`, `--leader-election`,
+      `--enable-leader-election`): only the leader works;
+    - a workload that serves only metrics (Prometheus exporters by their naming convention, pods whose
+      ports are all metrics ports, Services that expose one port annotated for scraping): its load is
+      the scrape interval, not its users;
+    - a workload written with `replicas: 0` and no autoscaler: switched off.
+
+    It is a note: whether a fixed replica count is enough depends on how the load varies, which no
+    manifest shows.
 
     ## Why it matters
     A fixed replica count is sized for one load: a traffic peak saturates it and the service slows down
@@ -68,13 +100,19 @@ def missing_autoscaler(workload: Resource, index: Index) -> Iterator[Problem]:
             name: cpu
             target: {type: Utilization, averageUtilization: 70}
     ```
+    A service whose load is steady may keep its fixed count: suppress the note with the reason.
     """
-    if not index.autoscalers_of(workload):
-        yield Problem(
-            f"{workload.kind} '{workload.name}' has no HorizontalPodAutoscaler or KEDA ScaledObject: "
-            "its replica count stays fixed under load",
-            workload,
-        )
+    if (
+        index.autoscalers_of(workload)
+        or index.replicas(workload) == 0
+        or _takes_no_more_load(workload, index)
+    ):
+        return
+    yield Problem(
+        f"{workload.kind} '{workload.name}' has no HorizontalPodAutoscaler or KEDA ScaledObject: "
+        "its replica count stays fixed under load",
+        workload,
+    )
 
 
 @rule("PR311", "autoscaler-target-missing", Level.WARNING, section=4, scope=Scope.RESOURCE, kinds=AUTOSCALERS)

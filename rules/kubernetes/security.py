@@ -10,6 +10,10 @@ PR703, PR704, PR706) look at regular containers, sidecar init containers among t
 (privileged) and PR709 (credentials in env) look at plain init containers too, because a privileged
 init container owns the node just as long as it runs, and a literal password leaks from any container.
 
+Helm test pods (`helm.sh/hook: test`) run for seconds when someone runs `helm test` and serve nothing:
+the hardening rules leave them alone. DaemonSets are node agents, which often need the node's
+privileges or namespaces by design: PR702 and PR705 report them as notes.
+
 Pods that run on Windows nodes (`spec.os.name: windows`, or a `kubernetes.io/os: windows` node
 selector) have no Linux capabilities, no `allowPrivilegeEscalation` and no read-only root filesystem:
 PR703, PR704 and PR706 leave them alone, and PR701 judges them by `windowsOptions.runAsUserName`."""
@@ -29,6 +33,7 @@ from prodready.kubernetes import (
     containers,
     helm_hooks,
     integer,
+    is_helm_test,
     label_text,
     mapping,
     sequence,
@@ -112,7 +117,7 @@ def run_as_root(workload: Resource, template: PodTemplate) -> Iterator[Problem]:
     key, a missing setting at the container. `runAsNonRoot: true` next to `runAsUser: 0` is not reported:
     the kubelet refuses to start that container rather than run it as root. Plain init containers are
     left out: they run a fixed command to completion before the application starts, and often must be
-    root to prepare volumes.
+    root to prepare volumes. Helm test pods are left out too.
 
     On Windows nodes root is `ContainerAdministrator`: the container must set `runAsNonRoot: true` or a
     `windowsOptions.runAsUserName` other than `ContainerAdministrator`.
@@ -137,6 +142,8 @@ def run_as_root(workload: Resource, template: PodTemplate) -> Iterator[Problem]:
     ```
     Build the image with a numeric non-root `USER` so that `runAsNonRoot: true` alone is enough.
     """
+    if is_helm_test(workload):
+        return
     judge = _windows_root if _is_windows(template) else _linux_root
     for container in containers(template):
         problem = judge(workload, template, container)
@@ -196,6 +203,12 @@ def _windows_root(workload: Resource, template: PodTemplate, container: Containe
 
 # --- PR702 ---------------------------------------------------------------------------------------
 
+# What PR702 and PR705 add for a DaemonSet, whose findings are notes.
+_NODE_AGENT = (
+    "; a node agent may need that: if this one does, keep it in a namespace of its own and suppress this "
+    "with the reason"
+)
+
 
 @rule("PR702", "privileged-container", Level.ERROR, section=10, scope=Scope.POD_TEMPLATE, kinds=WORKLOADS)
 def privileged_container(workload: Resource, template: PodTemplate) -> Iterator[Problem]:
@@ -204,6 +217,8 @@ def privileged_container(workload: Resource, template: PodTemplate) -> Iterator[
     ## What it checks
     `securityContext.privileged: true` on any container of any workload, init containers included: a
     privileged init container has the same power over the node while it runs, on every start of the pod.
+    In a DaemonSet the finding is a note: node agents (CNI and CSI plugins, storage and disk monitors)
+    often need the node's full privileges by design, which the manifests cannot tell from a mistake.
 
     ## Why it matters
     A privileged container gets every capability, every host device and no seccomp or AppArmor
@@ -222,14 +237,16 @@ def privileged_container(workload: Resource, template: PodTemplate) -> Iterator[
     a specific `hostPath`, or a device plugin. Node agents that truly need full privileges (CNI, CSI,
     storage drivers) should run in a namespace of their own and be suppressed with a reason.
     """
+    agent = workload.kind == "DaemonSet"
     for container in containers(template, include_init=True):
         value, path = _container_field(container, "privileged")
         if value is True and path is not None:
             yield Problem(
                 f"container '{container.name}' is privileged: it has every capability and all host devices, "
-                "so whoever controls it controls the node",
+                f"so whoever controls it controls the node{_NODE_AGENT if agent else ''}",
                 workload,
                 path,
+                level=Level.NOTE if agent else None,
             )
 
 
@@ -253,7 +270,8 @@ def privilege_escalation_allowed(workload: Resource, template: PodTemplate) -> I
     `CAP_SYS_ADMIN` is reported at that capability whatever it sets: that capability can gain every other
     privilege, and the API refuses `allowPrivilegeEscalation: false` next to it. A privileged container
     is not reported here: escalation is implied, the API refuses `false` for it too, and PR702 already
-    reports it. Plain init containers and Windows pods (which have no such setting) are left out.
+    reports it. Plain init containers, Helm test pods and Windows pods (which have no such setting) are
+    left out.
 
     ## Why it matters
     Without it the kernel's `no_new_privs` flag is not set, so a setuid binary (`su`, `sudo`, `ping` in
@@ -274,7 +292,7 @@ def privilege_escalation_allowed(workload: Resource, template: PodTemplate) -> I
           allowPrivilegeEscalation: false
     ```
     """
-    if _is_windows(template):
+    if _is_windows(template) or is_helm_test(workload):
         return
     for container in containers(template):
         if _privileged(container):
@@ -320,7 +338,8 @@ def writable_root_filesystem(workload: Resource, template: PodTemplate) -> Itera
     ## What it checks
     Every regular container (sidecar init containers included) should set
     `securityContext.readOnlyRootFilesystem: true`. An explicit `false` is reported at that key, a missing
-    setting at the container. Plain init containers and Windows pods (which cannot set it) are left out.
+    setting at the container. Plain init containers, Helm test pods and Windows pods (which cannot set
+    it) are left out.
 
     ## Why it matters
     A writable root filesystem lets an intruder download tools, change the application's binaries or
@@ -344,7 +363,7 @@ def writable_root_filesystem(workload: Resource, template: PodTemplate) -> Itera
           - {name: tmp, mountPath: /tmp}   # an emptyDir for what it must write
     ```
     """
-    if _is_windows(template):
+    if _is_windows(template) or is_helm_test(workload):
         return
     for container in containers(template):
         value, path = _container_field(container, "readOnlyRootFilesystem")
@@ -384,7 +403,9 @@ def host_namespace(workload: Resource, template: PodTemplate) -> Iterator[Proble
 
     ## What it checks
     `hostNetwork: true`, `hostPID: true` or `hostIPC: true` in a workload's pod spec; each is reported
-    at its key.
+    at its key. In a DaemonSet the finding is a note: node agents (node exporters, CNI plugins, log
+    collectors) often need the node's namespaces by design, which the manifests cannot tell from a
+    mistake.
 
     ## Why it matters
     These settings take away the isolation that makes a container a container. With the host network a
@@ -409,10 +430,14 @@ def host_namespace(workload: Resource, template: PodTemplate) -> Iterator[Proble
     Remove the setting and expose the pod through a Service (or a `hostPort` on the one port that must be
     reachable on the node).
     """
+    agent = workload.kind == "DaemonSet"
     for key, meaning in _HOST_NAMESPACES.items():
         if template.spec.get(key) is True:
             yield Problem(
-                f"pod of {workload.kind} '{workload.name}' shares {meaning}", workload, template.path + (key,)
+                f"pod of {workload.kind} '{workload.name}' shares {meaning}{_NODE_AGENT if agent else ''}",
+                workload,
+                template.path + (key,),
+                level=Level.NOTE if agent else None,
             )
 
 
@@ -427,8 +452,8 @@ def capabilities_not_dropped(workload: Resource, template: PodTemplate) -> Itera
     Every regular container (sidecar init containers included) should list `ALL` in
     `securityContext.capabilities.drop` (any case); it may add back the few it needs in
     `capabilities.add`. A `drop` list without `ALL` is reported at `drop`, a missing one at the container.
-    Privileged containers (every capability whatever they drop; PR702 reports them), plain init containers
-    and Windows pods are left out.
+    Privileged containers (every capability whatever they drop; PR702 reports them), plain init containers,
+    Helm test pods and Windows pods are left out.
 
     ## Why it matters
     Container runtimes grant about fourteen capabilities by default, among them `NET_RAW` (forge packets,
@@ -450,7 +475,7 @@ def capabilities_not_dropped(workload: Resource, template: PodTemplate) -> Itera
         add: [NET_BIND_SERVICE]   # only if it binds a port below 1024
     ```
     """
-    if _is_windows(template):
+    if _is_windows(template) or is_helm_test(workload):
         return
     for container in containers(template):
         if _privileged(container):

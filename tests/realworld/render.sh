@@ -3,7 +3,7 @@
 # commits), offline: helm template with the chart's default values (and the ci values named), kubectl
 # kustomize for Kustomize roots. Every unit lands in a directory of its own, scanned on its own.
 set -eu
-REPOS=${REPOS:-/tmp/repos}
+REPOS=${REPOS:?set REPOS to the directory holding the cloned repositories}
 OUT=${1:-$(dirname "$0")}
 PC=$REPOS/prometheus-community+helm-charts/charts
 NGINX=$REPOS/kubernetes+ingress-nginx/charts/ingress-nginx

@@ -13,7 +13,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -191,15 +191,9 @@ def _render_chart(
     label = f" -f {os.path.relpath(variant, unit.directory)}" if variant else ""
     rendering = Rendering(unit, f"{unit.directory} (helm template{label})", tuple(values))
     key = _content_hash([version, *arguments], [*_files_below(unit.directory), *values])
-    data = _cached(key) if options.cache else None
-    if data is None:
-        data, error = _run(arguments)
-        if data is None:
-            rendering.problems.append((INVALID_INPUT, _helm_problem(unit, error)))
-            return rendering
-        if options.cache:
-            _store(key, data)
-    rendering.data = data
+    rendering.data, error = _through_cache(key, options.cache, lambda: _run(arguments))
+    if rendering.data is None:
+        rendering.problems.append((INVALID_INPUT, _helm_problem(unit, error)))
     return rendering
 
 
@@ -262,24 +256,35 @@ def _render_kustomization(unit: Unit, options: RenderOptions, engine: tuple[list
         )
         return rendering
     key = _content_hash([version, *command], unit.reads)
-    data = _cached(key) if options.cache else None
-    if data is None:
-        with tempfile.TemporaryDirectory(prefix="prodready-") as wrapper:
-            relative = os.path.relpath(os.path.abspath(unit.directory), wrapper)
-            with open(os.path.join(wrapper, "kustomization.yaml"), "w", encoding="utf-8") as handle:
-                handle.write(
-                    f"resources:\n- {relative}\nbuildMetadata: [originAnnotations, transformerAnnotations]\n"
-                )
-            data, error = _run([*command, wrapper])
-            if data is not None:
-                data = _absolute_origins(data, wrapper)
-        if data is None:
-            rendering.problems.append((INVALID_INPUT, _kustomize_problem(unit, error)))
-            return rendering
-        if options.cache:
-            _store(key, data)
-    rendering.data = data
+    rendering.data, error = _through_cache(key, options.cache, lambda: _build(unit, command))
+    if rendering.data is None:
+        rendering.problems.append((INVALID_INPUT, _kustomize_problem(unit, error)))
     return rendering
+
+
+def _build(unit: Unit, command: list[str]) -> tuple[bytes | None, str]:
+    """`kustomize build` of the root through a wrapper kustomization that asks for origin annotations."""
+    with tempfile.TemporaryDirectory(prefix="prodready-") as wrapper:
+        relative = os.path.relpath(os.path.abspath(unit.directory), wrapper)
+        with open(os.path.join(wrapper, "kustomization.yaml"), "w", encoding="utf-8") as handle:
+            handle.write(
+                f"resources:\n- {relative}\nbuildMetadata: [originAnnotations, transformerAnnotations]\n"
+            )
+        data, error = _run([*command, wrapper])
+        return (_absolute_origins(data, wrapper) if data is not None else None), error
+
+
+def _through_cache(
+    key: str, cache: bool, produce: Callable[[], tuple[bytes | None, str]]
+) -> tuple[bytes | None, str]:
+    """The output cached under `key`, else what `produce` makes (stored when it succeeds), and its error."""
+    data = _cached(key) if cache else None
+    if data is not None:
+        return data, ""
+    data, error = produce()
+    if data is not None and cache:
+        _store(key, data)
+    return data, error
 
 
 def render(units: list[Unit], options: RenderOptions) -> list[Rendering]:

@@ -91,3 +91,19 @@ def test_a_template_outside_a_chart_is_a_note_unless_configured_as_an_error(tmp_
     config.write_text("unrendered-templates: error\n")
     loud = CliRunner().invoke(main, ["scan", str(template), "--config", str(config)])
     assert loud.exit_code == 2 and "PR001 invalid-input" in loud.output
+
+
+def test_a_warm_scan_renders_nothing_that_did_not_change(monkeypatch, tmp_path) -> None:
+    needs("helm")
+    needs("kubectl")
+    import prodready.render
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.chdir(RENDER)
+    cold = CliRunner().invoke(main, ["scan", "chart", "kustomize", "--select", "PR202,PR301"]).output
+
+    def no_engine_runs(*arguments):
+        raise AssertionError("rendered again")
+
+    monkeypatch.setattr(prodready.render, "_run", no_engine_runs)
+    assert CliRunner().invoke(main, ["scan", "chart", "kustomize", "--select", "PR202,PR301"]).output == cold

@@ -3,6 +3,7 @@ are chosen here by ID, ID prefix or name."""
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import pkgutil
@@ -82,10 +83,16 @@ def _check_signature(meta: RuleMeta) -> None:
         )
 
 
-def wanted_arguments(meta: RuleMeta) -> set[str]:
+def wanted_arguments(meta: RuleMeta) -> frozenset[str]:
     """The parameters a rule asks for besides its subject."""
-    parameters = list(inspect.signature(meta.check).parameters)
-    return set(parameters[1:] if meta.scope in _HAS_SUBJECT else parameters)
+    parameters = _parameters(meta.check)
+    return frozenset(parameters[1:] if meta.scope in _HAS_SUBJECT else parameters)
+
+
+@functools.cache
+def _parameters(check: Callable) -> tuple[str, ...]:
+    """A rule function's parameter names, read once: the engine asks for every rendered unit."""
+    return tuple(inspect.signature(check).parameters)
 
 
 def all_rules() -> list[RuleMeta]:

@@ -97,21 +97,20 @@ def load_yaml(
 
     resources, problems = load_manifests(data, path)
     notifications = []
-    if not templates_are_errors and _TEMPLATE_MARKERS.search(data):
-        lines = [
-            problem.location.line for rule, problem in problems if rule == INVALID_INPUT and problem.location
-        ]
-        if lines:
-            problems = [(rule, problem) for rule, problem in problems if rule != INVALID_INPUT]
-            where = ", ".join(map(str, lines))
-            notifications.append(
-                Notification(
-                    f"{path}: documents at line {where} were not checked: they hold template markers "
-                    "({{ }} or {% %}) and are not YAML until rendered; render them, or set "
-                    "`unrendered-templates: error` to fail on them",
-                    file=path,
-                )
+    lines = [
+        problem.location.line for rule, problem in problems if rule == INVALID_INPUT and problem.location
+    ]
+    if lines and not templates_are_errors and _TEMPLATE_MARKERS.search(data):  # searched only after a failure
+        problems = [(rule, problem) for rule, problem in problems if rule != INVALID_INPUT]
+        where = ", ".join(map(str, lines))
+        notifications.append(
+            Notification(
+                f"{path}: documents at line {where} were not checked: they hold template markers "
+                "({{ }} or {% %}) and are not YAML until rendered; render them, or set "
+                "`unrendered-templates: error` to fail on them",
+                file=path,
             )
+        )
     for resource in resources:
         if resource.kind in BODY_UNREAD_KINDS:
             for key in [key for key in resource.body if key not in _KEPT_KEYS]:

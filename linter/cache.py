@@ -40,8 +40,9 @@ class _RestrictedUnpickler(pickle.Unpickler):
 class ParseCache:
     def __init__(self, namespace: str, directory: str | None = None) -> None:
         import hcl2.version
+        from prodready.sources.hcl import FORMAT
 
-        tag = f"{namespace}-{__version__}-hcl2-{hcl2.version.version}"
+        tag = f"{namespace}{FORMAT}-{__version__}-hcl2-{hcl2.version.version}"
         self.directory = os.path.join(directory or cache_directory(), tag)
 
     def _path(self, data: bytes) -> str:

@@ -71,8 +71,11 @@ def _of_kinds(kinds: frozenset[KindKey], index: Index) -> list[Resource]:
 
 
 def _subjects(meta: RuleMeta, index: Index, wants_template: bool) -> Iterator[tuple[Resource, Any]]:
-    """(subject, pod template) for each call of a rule with a subject."""
+    """(subject, pod template) for each call of a rule with a subject. A Terraform instance that may not
+    exist (its count or for_each is unknown) is no subject: it is only context."""
     for resource in _of_kinds(meta.kinds, index):
+        if resource.instance is not None and not resource.instance.known:
+            continue
         if meta.scope is Scope.RESOURCE:
             yield resource, None
             continue

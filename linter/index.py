@@ -449,42 +449,58 @@ class Index:
         return self._templates_by_annotation.get(key, [])
 
     # --- Terraform references -----------------------------------------------------------------------
+    # Terraform resources are grouped by configuration (a root module and all it calls); references are
+    # addresses in it without instance keys (`module.db.aws_db_instance.this`), made through module
+    # inputs and outputs too.
 
     @cached_property
-    def _referrers(self) -> dict[tuple[str | None, str], list[Resource]]:
-        table: dict[tuple[str | None, str], list[Resource]] = defaultdict(list)
+    def _referrers(self) -> dict[tuple[str, str], list[Resource]]:
+        table: dict[tuple[str, str], list[Resource]] = defaultdict(list)
         for resource in self.resources:
-            for address in sorted(resource.references):
-                table[resource.module, address].append(resource)
+            if resource.instance is not None:
+                for address in sorted(resource.references):
+                    table[resource.instance.configuration, address].append(resource)
         return table
 
     def referrers(self, resource: Resource, *kinds: str) -> list[Resource]:
-        """Resources of `kinds` in the same Terraform module that mention `resource` (an edge made by
-        an expression such as `aws_db_instance.main.id`); data sources are `data.<type>`, module calls
-        `module`."""
-        return [r for r in self._referrers.get((resource.module, resource.address), ()) if r.kind in kinds]
-
-    @cached_property
-    def _by_address(self) -> dict[tuple[str | None, str], Resource]:
-        return {(r.module, r.address): r for r in self.resources if r.module is not None}
-
-    def referenced(self, resource: Resource, *kinds: str) -> list[Resource]:
-        """Resources of `kinds` in the same Terraform module that `resource` mentions."""
-        if resource.module is None:
+        """Resources of `kinds` in the same Terraform configuration that mention `resource` (an edge made
+        by an expression such as `aws_db_instance.main.id`, or by a module output that is one); data
+        sources are `data.<type>`, module calls whose module is not on disk `module`."""
+        if resource.instance is None:
             return []
-        found = (self._by_address.get((resource.module, address)) for address in sorted(resource.references))
-        return [r for r in found if r is not None and r.kind in kinds]
+        found = self._referrers.get((resource.instance.configuration, resource.base_address), ())
+        return [r for r in found if r.kind in kinds]
 
     @cached_property
-    def _by_module_and_kind(self) -> dict[tuple[str | None, str], list[Resource]]:
-        table: dict[tuple[str | None, str], list[Resource]] = defaultdict(list)
+    def _by_address(self) -> dict[tuple[str, str], list[Resource]]:
+        table: dict[tuple[str, str], list[Resource]] = defaultdict(list)
         for resource in self.resources:
-            if resource.module is not None:
-                table[resource.module, resource.kind].append(resource)
+            if resource.instance is not None:
+                table[resource.instance.configuration, resource.base_address].append(resource)
         return table
 
-    def in_module(self, resource: Resource, kind: str) -> list[Resource]:
-        """Resources of `kind` in the same Terraform module (directory) as `resource`."""
-        return (
-            self._by_module_and_kind.get((resource.module, kind), []) if resource.module is not None else []
-        )
+    def referenced(self, resource: Resource, *kinds: str) -> list[Resource]:
+        """Resources of `kinds` in the same Terraform configuration that `resource` mentions."""
+        if resource.instance is None:
+            return []
+        configuration = resource.instance.configuration
+        return [
+            r
+            for address in sorted(resource.references)
+            for r in self._by_address.get((configuration, address), ())
+            if r.kind in kinds
+        ]
+
+    @cached_property
+    def _by_configuration_and_kind(self) -> dict[tuple[str, str], list[Resource]]:
+        table: dict[tuple[str, str], list[Resource]] = defaultdict(list)
+        for resource in self.resources:
+            if resource.instance is not None:
+                table[resource.instance.configuration, resource.kind].append(resource)
+        return table
+
+    def in_configuration(self, resource: Resource, kind: str) -> list[Resource]:
+        """Resources of `kind` in the same Terraform configuration as `resource`."""
+        if resource.instance is None:
+            return []
+        return self._by_configuration_and_kind.get((resource.instance.configuration, kind), [])

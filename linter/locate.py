@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from prodready.callers import at_caller, merge_instances
 from prodready.helm import dependency_position
 from prodready.kubernetes import dig, mapping
 from prodready.model import Finding, KeyPath, Location, Positions, RelatedLocation, Resource
@@ -311,9 +312,14 @@ def locate(
     located: dict[tuple[str, Location, str], Finding] = {}
     for finding in findings:
         origin = origins.locate(finding.resource, finding.path) if finding.resource is not None else None
-        if origin is not None:
+        if finding.resource is not None and finding.resource.instance is not None:
+            origin = at_caller(finding.resource, finding.path, finding.location)
+        if origin is not None and finding.resource is not None and finding.resource.instance is not None:
+            location, via = origin
+            finding = dataclasses.replace(finding, location=location, related=(*via, *finding.related))
+        elif origin is not None:
             location, via = origin
             related = (*via, RelatedLocation(finding.location, "rendered manifest"), *finding.related)
             finding = dataclasses.replace(finding, location=location, related=related)
         located.setdefault((finding.rule.id, finding.location, finding.message), finding)
-    return list(located.values())
+    return merge_instances(list(located.values()))

@@ -140,6 +140,32 @@ class Positions:
         return found
 
 
+class _Defaulted:
+    """Where a value comes from when it is a child module variable's default that no caller set."""
+
+    def __repr__(self) -> str:
+        return "DEFAULTED"
+
+
+DEFAULTED = _Defaulted()
+
+
+@dataclass(eq=False)
+class TerraformInstance:
+    """Where one instance of a Terraform resource sits in its configuration (a root module and all it
+    calls), and where the values of its body were written."""
+
+    configuration: str  # the root module's directory
+    prefix: str  # the module instance: "" in the root, `module.db`, `module.queue["invoices"].module.dlq`
+    key: str  # its own `[0]` or `["name"]` under count or for_each, else ""
+    known: bool  # False when a count or for_each on the way is unknown: it may not exist, no rule judges it
+    anchor: Location | None  # the outermost module call (or the element of its for_each) that creates it
+    editable: bool  # its module is in the scanned tree: its own lines are lines people edit
+    # Like Positions.table: for a key of a body dict, the caller's argument that wrote its value, or
+    # DEFAULTED when it is a child variable's default; keys written in the module itself are not there.
+    origins: dict[int, dict] = field(default_factory=dict)
+
+
 @dataclass(eq=False)
 class Resource:
     """One Kubernetes object or one Terraform block (resource, data source, module call), its body as
@@ -160,6 +186,7 @@ class Resource:
     module: str | None = None
     references: frozenset[str] = frozenset()  # Terraform addresses this resource mentions
     helm_source: str | None = None  # `<chart>/templates/<file>` from helm's `# Source:` comment
+    instance: TerraformInstance | None = None
 
     @property
     def group(self) -> str | None:
@@ -173,14 +200,25 @@ class Resource:
         return (self.group, self.kind)
 
     @property
+    def base_address(self) -> str:
+        """A Terraform block's address in its configuration without its own instance key:
+        `aws_db_instance.main`, `module.db.aws_db_instance.this`, `module.vpc`."""
+        prefix = self.instance.prefix + "." if self.instance and self.instance.prefix else ""
+        return f"{prefix}{self.kind}.{self.name}"
+
+    @property
     def address(self) -> str:
-        """A Terraform block's address inside its module: `aws_db_instance.main`, `module.db`."""
-        return f"{self.kind}.{self.name}"
+        """A Terraform instance's address: `aws_db_instance.main`, `module.queue["a"].aws_sqs_queue.this[0]`."""
+        return self.base_address + (self.instance.key if self.instance else "")
 
     @property
     def identity(self) -> str:
-        """Stable across edits that move the resource: kind, namespace (or module) and name, never a line."""
-        return f"{self.kind}/{self.namespace or self.module or ''}/{self.name}"
+        """Stable across edits that move the resource: kind, namespace (or module) and name, or a Terraform
+        instance's configuration and address; never a line."""
+        identity = f"{self.kind}/{self.namespace or self.module or ''}/{self.name}"
+        if self.instance is not None and (self.instance.prefix or self.instance.key):
+            return f"{identity}/{self.instance.configuration}/{self.address}"
+        return identity
 
     @property
     def metadata(self) -> dict:

@@ -1,4 +1,5 @@
-"""One scan, stage after stage: discover → load → index → rules → suppress → locate (the caller reports)."""
+"""One scan, stage after stage: discover → render → load → instantiate → index → rules → suppress → locate
+(the caller reports)."""
 
 from __future__ import annotations
 
@@ -145,6 +146,13 @@ def scan(
         progress,
         templates_are_errors=config.get("unrendered-templates") == "error",
     )
+    if loaded.terraform is not None:
+        from prodready.instantiate import instantiate
+
+        instantiated = instantiate(loaded.terraform)
+        loaded.resources += instantiated.resources
+        loaded.problems += instantiated.problems
+        loaded.notifications += instantiated.notifications
     render_problems = [problem for rendering in renderings for problem in rendering.problems]
     # Each rendered chart or root is a unit of its own: its objects see only each other.
     units = [(loaded, discovery.problems + render_problems + loaded.problems)]

@@ -6,6 +6,7 @@ dicts, UNKNOWN where a value depends on something a static scan cannot know. Rul
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Iterator
 from typing import Any, Protocol
 
@@ -88,9 +89,23 @@ def boolean(found: Any) -> bool | None | Any:
     return UNKNOWN
 
 
+_MODULE_PREFIX = re.compile(r'^(?:module\.[^.\[]+(?:\[(?:"[^"]*"|[^\]]*)\])?\.)*')
+
+
+def address_kind(address: str) -> str:
+    """The kind of the resource at a configuration address: `module.db.aws_db_instance.this` →
+    `aws_db_instance`, `data.aws_iam_policy_document.x` → `data.aws_iam_policy_document`, `module.vpc`
+    (a call whose module is not on disk) → `module`."""
+    local = _MODULE_PREFIX.sub("", address) or address
+    if local.startswith("module."):
+        return "module"
+    parts = local.split(".")
+    return ".".join(parts[:2]) if parts[0] == "data" else parts[0]
+
+
 def passed_to_module(resource: Resource, index: ReferrerIndex) -> bool:
-    """Whether a module call of the same module receives a reference to `resource`: what the module does
-    with it (a flow log, a backup selection, an alarm) cannot be seen, so coverage is unknown."""
+    """Whether a call of a module that is not on disk receives a reference to `resource`: what the module
+    does with it (a flow log, a backup selection, an alarm) cannot be seen, so coverage is unknown."""
     return bool(index.referrers(resource, "module"))
 
 
@@ -101,7 +116,7 @@ def may_point_at(
     the value that says what it acts on (`vpc_id`, `bucket`, an alarm's dimensions): True when a known string
     `names` it, None when the value is unknown (input and locals make no reference edge, so it may be this
     resource), False otherwise. An `other` that references a resource of `kinds` acts on that one."""
-    if any(ref.split(".")[0] in kinds for ref in other.references):
+    if any(address_kind(ref) in kinds for ref in other.references):
         return False
     if isinstance(found, str):
         return names(found)

@@ -29,10 +29,11 @@ LAYERS: list[tuple[str, ...]] = [
     ("prodready.discover",),
     ("prodready.render",),
     ("prodready.cache", "prodready.sources.load", "prodready.sources.terraform"),  # load
+    ("prodready.instantiate",),
     ("prodready.index",),
     ("prodready.rules", "prodready.engine", "prodready.custom"),  # custom: checks from the configuration
     ("prodready.suppress",),
-    ("prodready.patches", "prodready.locate"),
+    ("prodready.patches", "prodready.callers", "prodready.locate"),
     ("prodready.report",),
     ("prodready.config", "prodready.scan"),  # the scan runs the stages with the configuration
     ("prodready.cli", "prodready.__main__"),

@@ -5,9 +5,10 @@ import pickle
 
 import pytest
 from prodready.cache import ParseCache
+from prodready.instantiate import instantiate
 from prodready.scan import ScanOptions, scan
 from prodready.sources.hcl import HclFile, HclSyntaxError, parse_hcl
-from prodready.sources.terraform import ModuleFile, load_module
+from prodready.sources.terraform import ModuleFile, TerraformModules
 from prodready.terraform import ABSENT, UNKNOWN, value
 
 MAIN = """\
@@ -66,7 +67,8 @@ def load(text: str, tfvars: str | None = None, var_file: str | None = None):
     if tfvars is not None:
         files.append(ModuleFile("m/terraform.tfvars", parse_hcl(tfvars)))
     var_files = [ModuleFile("prod.tfvars", parse_hcl(var_file))] if var_file else []
-    return {f"{r.kind}.{r.name}": r for r in load_module("m", files, var_files)}
+    modules = TerraformModules({"m": files}, {"m"}, var_files=var_files)
+    return {r.address: r for r in instantiate(modules).resources}
 
 
 def test_values_known_unknown_absent():
@@ -99,7 +101,7 @@ def test_variables_from_tfvars_and_var_files_in_order():
 def test_count_zero_resources_do_not_exist_and_references_are_edges():
     resources = load(MAIN)
     assert "aws_s3_bucket.gone" not in resources
-    assert resources["aws_cloudwatch_metric_alarm.cpu"].references == {"aws_db_instance.main"}
+    assert resources['aws_cloudwatch_metric_alarm.cpu["a"]'].references == {"aws_db_instance.main"}
     assert resources["aws_db_instance.main"].references == {"aws_kms_key.db"}
 
 

@@ -12,6 +12,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+# The shape of what parse_hcl returns: a change to the classes below changes it, so that parse results
+# cached by an earlier build are not read.
+FORMAT = 2
+
 # --- expressions -----------------------------------------------------------------------------------
 
 
@@ -50,6 +54,20 @@ class TupleExpr:
 @dataclass(frozen=True)
 class ObjectExpr:
     items: tuple  # of (key expression, value expression)
+    positions: tuple = ()  # (line, column) of each item: an instance created by an item points there
+
+
+@dataclass(frozen=True)
+class ForExpr:
+    """`[for k, v in collection : value if condition]`, or with `key =>` (and `...` to group) an object."""
+
+    key_name: str | None
+    value_name: str
+    collection: Any
+    key: Any  # None for a tuple
+    value: Any
+    condition: Any
+    grouping: bool
 
 
 @dataclass(frozen=True)
@@ -75,7 +93,18 @@ class Opaque:
 
 SPLAT = "*"
 
-Expression = Literal | Template | Reference | Call | TupleExpr | ObjectExpr | Conditional | Operation | Opaque
+Expression = (
+    Literal
+    | Template
+    | Reference
+    | Call
+    | TupleExpr
+    | ObjectExpr
+    | ForExpr
+    | Conditional
+    | Operation
+    | Opaque
+)
 
 
 # --- structure -------------------------------------------------------------------------------------
@@ -378,7 +407,7 @@ def _tuple(node: Any) -> TupleExpr:
 
 
 def _object(node: Any) -> ObjectExpr:
-    items = []
+    items, positions = [], []
     for element in node.children:
         if getattr(element, "data", None) != "object_elem":
             continue
@@ -391,7 +420,30 @@ def _object(node: Any) -> ObjectExpr:
         if isinstance(key, Reference) and len(key.steps) == 1:
             key = Literal(key.steps[0])  # `{ name = … }`: a bare word is the key itself
         items.append((key, _expression(element.children[2])))
-    return ObjectExpr(tuple(items))
+        positions.append((element.meta.line, element.meta.column))
+    return ObjectExpr(tuple(items), tuple(positions))
+
+
+def _for(node: Any) -> ForExpr:
+    parts = [c for c in node.children if getattr(c, "data", None) not in (None, "new_line_or_comment")]
+    intro, condition = parts[0], parts[-1] if parts[-1].data == "for_cond" else None
+    names = [_name(c) for c in intro.children if getattr(c, "data", None) == "identifier"]
+    collection = next(
+        c
+        for c in intro.children
+        if getattr(c, "data", None) not in (None, "identifier", "new_line_or_comment")
+    )
+    expressions = [_expression(c) for c in parts[1 : -1 if condition is not None else None]]
+    key, value = (None, expressions[0]) if node.data == "for_tuple_expr" else expressions[:2]
+    return ForExpr(
+        names[0] if len(names) == 2 else None,
+        names[-1],
+        _expression(collection),
+        key,
+        value,
+        _expression(condition.children[-1]) if condition is not None else None,
+        any(_is_token(c, "ELLIPSIS") for c in node.children),
+    )
 
 
 def _conditional(node: Any) -> Conditional:
@@ -430,6 +482,8 @@ _HANDLERS = {
     "function_call": _call,
     "tuple": _tuple,
     "object": _object,
+    "for_tuple_expr": _for,
+    "for_object_expr": _for,
     "conditional": _conditional,
     "binary_op": _binary,
     "unary_op": _unary,

@@ -17,6 +17,7 @@ from prodready.sources import suppression_comments
 
 if TYPE_CHECKING:  # parsing HCL imports lark: only when there is Terraform
     from prodready.sources.hcl import HclFile
+    from prodready.sources.terraform import TerraformModules
 
 # python-hcl2 parses about 0.1 MB/s and needs some 200 bytes of memory per byte, growing faster than the
 # file: a larger .tf file would take minutes and gigabytes. Real ones are a few kilobytes.
@@ -36,12 +37,14 @@ class Loaded:
     problems: list[tuple[str, Problem]] = field(default_factory=list)  # (input rule ID, problem)
     comments: list[SuppressionMark] = field(default_factory=list)
     notifications: list[Notification] = field(default_factory=list)
+    terraform: TerraformModules | None = None  # for the instantiate stage
 
     def add(self, other: Loaded) -> None:
         self.resources.extend(other.resources)
         self.problems.extend(other.problems)
         self.comments.extend(other.comments)
         self.notifications.extend(other.notifications)
+        self.terraform = other.terraform or self.terraform
 
 
 @dataclass(frozen=True)
@@ -168,41 +171,91 @@ def _parse_all(named_data: list[tuple[str, bytes]], terraform: TerraformInput) -
     return results
 
 
+def _installed_modules(directory: str) -> dict[str, str]:
+    """What `terraform init` recorded in `.terraform/modules/modules.json`: module key → directory."""
+    import json
+
+    try:
+        with open(os.path.join(directory, ".terraform", "modules", "modules.json"), "rb") as handle:
+            entries = json.loads(handle.read(MAX_TERRAFORM_FILE_SIZE)).get("Modules", [])
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return {
+        entry["Key"]: os.path.normpath(os.path.join(directory, entry["Dir"]))
+        for entry in entries
+        if isinstance(entry, dict)
+        and isinstance(entry.get("Key"), str)
+        and isinstance(entry.get("Dir"), str)
+        and entry["Key"]
+    }
+
+
+def _module_files(directory: str) -> list[str]:
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError:
+        return []
+    return [os.path.join(directory, name) for name in names if name.endswith(".tf")]
+
+
 def load_terraform(paths: list[str], max_size: int, terraform: TerraformInput) -> Loaded:
-    """Every module directory among `paths`, each loaded with all of its files."""
-    from prodready.sources.terraform import ModuleFile, load_module
+    """Every module directory among `paths`, each with all of its files, and every module they call
+    that is on disk (a local path, or what `terraform init` installed)."""
+    from prodready.sources.terraform import ModuleFile, TerraformModules, is_local_source, module_calls
 
     loaded = Loaded()
-    named_data: list[tuple[str, bytes]] = []
+    modules = TerraformModules()
     size_limit = min(max_size, MAX_TERRAFORM_FILE_SIZE)
     limit = "--max-file-size" if size_limit == max_size else "the most any Terraform file is parsed"
-    for path in paths + terraform.var_files:
-        data = read_source(path, size_limit, lambda _: b"", limit)
-        if isinstance(data, Problem):
-            loaded.problems.append((INVALID_INPUT, data))
-        else:
-            named_data.append((path, data))
-            loaded.comments.extend(suppression_comments(data, path))
-    parsed: dict[str, ModuleFile] = {}
-    for (path, _), result in zip(named_data, _parse_all(named_data, terraform)):
-        if isinstance(result, Problem):
-            loaded.problems.append((INVALID_INPUT, result))
-        else:
-            parsed[path] = ModuleFile(path, result)
-    var_files = [parsed[path] for path in terraform.var_files if path in parsed]
-    modules: dict[str, list[ModuleFile]] = {}
+
+    def parse(files: list[str]) -> dict[str, ModuleFile]:
+        named_data: list[tuple[str, bytes]] = []
+        for path in files:
+            data = read_source(path, size_limit, lambda _: b"", limit)
+            if isinstance(data, Problem):
+                loaded.problems.append((INVALID_INPUT, data))
+            else:
+                named_data.append((path, data))
+                loaded.comments.extend(suppression_comments(data, path))
+        parsed = {}
+        for (path, _), result in zip(named_data, _parse_all(named_data, terraform)):
+            if isinstance(result, Problem):
+                loaded.problems.append((INVALID_INPUT, result))
+            else:
+                parsed[path] = ModuleFile(path, result)
+        return parsed
+
+    parsed = parse(paths + terraform.var_files)
+    modules.var_files = [parsed[path] for path in terraform.var_files if path in parsed]
     for path in paths:
         if path in parsed:
-            modules.setdefault(os.path.dirname(path) or ".", []).append(parsed[path])
-    for directory, files in modules.items():
-        try:
-            loaded.resources.extend(load_module(directory, files, var_files))
-        except RecursionError:
-            problem = Problem(
-                "nested too deeply to evaluate; the module was not checked",
-                location=Location(files[0].path, 1, 1),
-            )
-            loaded.problems.append((INVALID_INPUT, problem))
+            directory = os.path.normpath(os.path.dirname(path) or ".")
+            modules.modules.setdefault(directory, []).append(parsed[path])
+    modules.scanned = set(modules.modules)
+
+    def called_from(directories: list[str]) -> list[str]:
+        return [
+            os.path.normpath(os.path.join(directory, source))
+            for directory in directories
+            for _, _, source in module_calls(modules.modules.get(directory, []))
+            if source is not None and is_local_source(source)
+        ]
+
+    pending = called_from(sorted(modules.scanned))
+    for directory in sorted(modules.scanned):
+        installed = _installed_modules(directory)
+        if installed:
+            modules.installed[directory] = installed
+            pending += installed.values()
+    seen = set(modules.modules)
+    while pending:
+        more = sorted(set(pending) - seen)
+        seen |= set(more)
+        found = parse([path for directory in more for path in _module_files(directory)])
+        for path, module_file in found.items():
+            modules.modules.setdefault(os.path.normpath(os.path.dirname(path)), []).append(module_file)
+        pending = called_from(more)
+    loaded.terraform = modules
     return loaded
 
 

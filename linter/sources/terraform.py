@@ -1,9 +1,8 @@
-"""A Terraform module directory → resources with evaluated bodies, positions and reference edges.
+"""Terraform expressions evaluated as Terraform does, and what the load stage reads of modules.
 
-Values are three-valued: known, UNKNOWN, or absent (the key is missing). Variables resolve from their
-defaults, then `terraform.tfvars`, `*.auto.tfvars` (in name order) and `--var-file` files in the order
-given; locals evaluate where they are literals or references to resolved values; a few pure functions are
-evaluated; everything else is UNKNOWN.
+Values are three-valued: known, UNKNOWN, or absent (the key is missing). What Terraform would reject is
+an EvaluationError, which `try` and `can` catch and which is UNKNOWN anywhere else. Functions that real
+modules lean on are evaluated; any other is UNKNOWN.
 """
 
 from __future__ import annotations
@@ -12,15 +11,16 @@ import json
 import os
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from prodready.model import UNKNOWN, Location, Positions, Resource, is_unknown, mark
+from prodready.model import UNKNOWN, is_unknown
 from prodready.sources.hcl import (
     SPLAT,
     Block,
     Call,
     Conditional,
+    ForExpr,
     HclFile,
     Literal,
     ObjectExpr,
@@ -36,6 +36,12 @@ from prodready.sources.hcl import (
 _NOT_RESOURCES = {"var", "local", "each", "count", "self", "path", "terraform"}
 
 
+class EvaluationError(Exception):
+    """What Terraform rejects: an attribute or key that is not there, an index out of range, a function
+    given what it does not take. `try` moves on to its next argument and `can` says false; anywhere else
+    the value is UNKNOWN."""
+
+
 def _all_known(values: list) -> bool:
     return not any(is_unknown(v) for v in values)
 
@@ -49,12 +55,25 @@ def _to_string(item: Any) -> str:
         return "true" if item else "false"
     if isinstance(item, float) and item.is_integer():
         return str(int(item))
+    if not isinstance(item, (str, int, float)):
+        raise EvaluationError("not a string")
     return str(item)
 
 
-def _merge(*maps: Any) -> dict:
+def _to_number(item: Any) -> int | float:
+    if isinstance(item, bool):
+        raise EvaluationError("not a number")
+    if isinstance(item, (int, float)):
+        return item
+    text = str(item)
+    return float(text) if any(c in text for c in ".eE") else int(text)
+
+
+def _merge(*maps: Any) -> Any:
     merged: dict = {}
     for item in maps:
+        if item is UNKNOWN:
+            return UNKNOWN
         if item is not None:
             merged.update(item)
     return merged
@@ -74,43 +93,112 @@ def _format(spec: str, arguments: tuple) -> str:
     return re.sub(r"%.", verb, spec)
 
 
-def _flatten(items: list) -> list:
+def _flatten(items: list) -> Any:
     flat: list = []
     for item in items:
-        flat.extend(_flatten(item) if isinstance(item, list) else [item])
+        if item is UNKNOWN:  # a list or not: the shape of the result is not known
+            return UNKNOWN
+        if isinstance(item, list):
+            inner = _flatten(item)
+            if inner is UNKNOWN:
+                return UNKNOWN
+            flat.extend(inner)
+        else:
+            flat.append(item)
     return flat
 
 
-# Pure functions evaluated when every argument is known; any other function's value is UNKNOWN.
+def _contains(items: list, wanted: Any) -> Any:
+    if wanted in items:
+        return True
+    return UNKNOWN if any(item is UNKNOWN for item in items) else False
+
+
+def _one(items: list) -> Any:
+    if len(items) > 1:
+        raise EvaluationError("one() of more than one element")
+    return items[0] if items else None
+
+
+def _lookup(mapping: dict, key: str, *default: Any) -> Any:
+    if key in mapping:
+        return mapping[key]
+    if default:
+        return default[0]
+    raise EvaluationError(f"no key {key!r}")
+
+
+def _concat(*lists: Any) -> Any:
+    if any(items is UNKNOWN for items in lists):
+        return UNKNOWN
+    return [item for items in lists for item in items]
+
+
+# Functions evaluated when their arguments are known; any other function's value is UNKNOWN. Those in
+# _SHALLOW need only know the collections they are given, not every element (`length([module.x.id])`
+# is 1): their other arguments and the rest must be known all the way down.
 _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "jsonencode": lambda value: json.dumps(value, separators=(",", ":")),
     "jsondecode": json.loads,
     "merge": _merge,
-    "concat": lambda *lists: [item for items in lists for item in items],
+    "concat": _concat,
     "flatten": _flatten,
     "tolist": list,
     "toset": lambda items: list(dict.fromkeys(items)),
     "tomap": dict,
-    "tostring": _to_string,
-    "tonumber": lambda text: float(text) if "." in str(text) else int(text),
-    "tobool": lambda value: value if isinstance(value, bool) else {"true": True, "false": False}[value],
+    "tostring": lambda item: None if item is None else _to_string(item),
+    "tonumber": lambda item: None if item is None else _to_number(item),
+    "tobool": lambda value: (
+        value if isinstance(value, bool) or value is None else {"true": True, "false": False}[value]
+    ),
     "lower": str.lower,
     "upper": str.upper,
+    "title": str.title,
+    "trimspace": str.strip,
+    "trimprefix": lambda text, prefix: text.removeprefix(prefix),
+    "trimsuffix": lambda text, suffix: text.removesuffix(suffix),
+    "startswith": str.startswith,
+    "endswith": str.endswith,
+    "replace": lambda text, old, new: text.replace(old, new) if not old.startswith("/") else UNKNOWN,
+    "substr": lambda text, offset, length: text[offset:] if length < 0 else text[offset : offset + length],
     "length": len,
     "keys": lambda mapping: sorted(mapping),
     "values": lambda mapping: [mapping[key] for key in sorted(mapping)],
-    "lookup": lambda mapping, key, *default: mapping[key] if key in mapping else default[0],
-    "contains": lambda items, item: item in items,
+    "lookup": _lookup,
+    "contains": _contains,
     "element": lambda items, index: items[index % len(items)],
+    "index": lambda items, item: items.index(item),
+    "slice": lambda items, start, end: items[start:end] if 0 <= start <= end <= len(items) else _error(),
+    "one": _one,
+    "reverse": lambda items: items[::-1],
+    "range": lambda *bounds: list(range(*map(int, bounds))),
+    "zipmap": lambda names, items: dict(zip(names, items, strict=True)),
     "join": _join,
     "split": lambda separator, text: text.split(separator),
     "compact": lambda items: [item for item in items if item not in (None, "")],
     "distinct": lambda items: list(dict.fromkeys(items)),
-    "coalesce": lambda *items: next(item for item in items if item not in (None, "")),
+    "sort": lambda items: sorted(items),
+    "alltrue": lambda items: all(items),
+    "anytrue": lambda items: any(items),
+    "sum": sum,
+    "abs": abs,
+    "ceil": lambda number: -(-number // 1),
+    "floor": lambda number: number // 1,
     "max": max,
     "min": min,
     "format": lambda spec, *args: _format(spec, args),
+    "formatlist": lambda spec, *lists: [_format(spec, items) for items in zip(*lists, strict=True)],
+    "setunion": lambda *sets: list(dict.fromkeys(item for items in sets for item in items)),
 }
+_SHALLOW = {
+    *("length", "keys", "values", "lookup", "contains", "element", "slice", "one"),
+    *("concat", "merge", "flatten", "tolist", "tomap", "reverse", "compact"),
+}
+
+
+def _error() -> Any:
+    raise EvaluationError("invalid arguments")
+
 
 _ARITHMETIC = {"+", "-", "*", "/", "%", "-unary", "<", ">", "<=", ">="}
 _OPERATIONS: dict[str, Callable[[Any, Any], Any]] = {
@@ -153,19 +241,61 @@ def _within_budget(value: Any) -> bool:
     return size(value) <= _VALUE_BUDGET
 
 
-class Evaluator:
-    """Evaluates expressions of one module: variables are resolved values, locals are evaluated on
-    first use (a cycle is UNKNOWN), dynamic-block iterators are bound by the caller."""
+def _step_into(current: Any, step: Any) -> Any:
+    """`current.step` or `current[step]`, as Terraform reads it."""
+    if isinstance(current, dict):
+        key = _to_string(step)
+        if key in current:
+            return current[key]
+        raise EvaluationError(f"no attribute or key {key!r}")
+    if isinstance(current, list):
+        try:
+            position = _to_number(step)
+        except (EvaluationError, ValueError):
+            raise EvaluationError("a list has no attributes") from None
+        if isinstance(position, int) and 0 <= position < len(current):
+            return current[position]
+        raise EvaluationError(f"index {step} out of range")
+    raise EvaluationError("null or a plain value has no attributes")
 
-    def __init__(self, variables: dict[str, Any], local_expressions: dict[str, Any]) -> None:
+
+def _traverse(current: Any, steps: tuple) -> Any:
+    for number, step in enumerate(steps):
+        if current is UNKNOWN:
+            return UNKNOWN
+        if step == SPLAT:  # `x[*].y`: each element's y; a single value counts as a list of it
+            items = [] if current is None else current if isinstance(current, list) else [current]
+            return [_traverse(item, steps[number + 1 :]) for item in items]
+        current = _step_into(current, step)
+    return current
+
+
+class Evaluator:
+    """Evaluates expressions of one module instance: variables are resolved values, locals are evaluated
+    on first use (a cycle is UNKNOWN), `module.<name>` is what `modules(name)` answers (the outputs of
+    the call's instances), iterators (`each`, `count`, `for` and `dynamic` names) are bound by the caller."""
+
+    def __init__(
+        self,
+        variables: dict[str, Any],
+        local_expressions: dict[str, Any],
+        modules: Callable[[str], Any] = lambda name: UNKNOWN,
+        directory: str = ".",
+    ) -> None:
         self.variables = variables
         self.local_expressions = local_expressions
         self.locals: dict[str, Any] = {}
+        self.modules = modules
+        self.directory = directory
 
     def value(self, expression: Any, bindings: dict[str, Any] | None = None) -> Any:
-        """The value of an expression; UNKNOWN where it cannot be known, or where it would be larger
-        than any real configuration (locals that double each other are a bomb, not a setting)."""
-        result = self._evaluate(expression, bindings or {})
+        """The value of an expression; UNKNOWN where it cannot be known, where Terraform would reject it,
+        or where it would be larger than any real configuration (locals that double each other are a
+        bomb, not a setting)."""
+        try:
+            result = self._evaluate(expression, bindings or {})
+        except (EvaluationError, RecursionError):
+            return UNKNOWN
         return result if _within_budget(result) else UNKNOWN
 
     def _evaluate(self, expression: Any, bindings: dict[str, Any]) -> Any:
@@ -176,28 +306,34 @@ class Evaluator:
             return self._reference(expression.steps, bindings)
         if kind is Template:
             parts = [
-                part if isinstance(part, str) else self.value(part, bindings) for part in expression.parts
+                part if isinstance(part, str) else self._evaluate(part, bindings) for part in expression.parts
             ]
             if len(parts) == 1:
                 return parts[0]
-            if not _all_known(parts) or None in parts:
+            if not _all_known(parts):
                 return UNKNOWN
+            if None in parts:
+                raise EvaluationError("null in a string template")
             texts = [_to_string(part) for part in parts]
             return "".join(texts) if sum(map(len, texts)) <= _VALUE_BUDGET else UNKNOWN
         if kind is TupleExpr:
-            return [self.value(item, bindings) for item in expression.items]
+            return [self._evaluate(item, bindings) for item in expression.items]
         if kind is ObjectExpr:
             result = {}
             for key_expression, value_expression in expression.items:
-                key = self.value(key_expression, bindings)
-                if not isinstance(key, (str, int, float, bool)):
+                key = self._evaluate(key_expression, bindings)
+                if key is UNKNOWN:
                     return UNKNOWN
-                result[_to_string(key)] = self.value(value_expression, bindings)
+                result[_to_string(key)] = self._evaluate(value_expression, bindings)
             return result
+        if kind is ForExpr:
+            return self._for(expression, bindings)
         if kind is Conditional:
-            condition = self.value(expression.condition, bindings)
+            condition = self._evaluate(expression.condition, bindings)
             if isinstance(condition, bool):
-                return self.value(expression.if_true if condition else expression.if_false, bindings)
+                return self._evaluate(expression.if_true if condition else expression.if_false, bindings)
+            if condition is not UNKNOWN:
+                raise EvaluationError("the condition is not a boolean")
             if_true, if_false = (
                 self.value(expression.if_true, bindings),
                 self.value(expression.if_false, bindings),
@@ -212,76 +348,141 @@ class Evaluator:
     def _reference(self, steps: tuple, bindings: dict[str, Any]) -> Any:
         root = steps[0]
         if root in bindings:
-            current, rest = bindings[root], steps[1:]
-        elif root == "var" and len(steps) > 1:
-            current, rest = self.variables.get(steps[1], UNKNOWN), steps[2:]
-        elif root == "local" and len(steps) > 1:
-            current, rest = self._local(steps[1]), steps[2:]
-        else:
+            return _traverse(bindings[root], steps[1:])
+        if len(steps) < 2 or not isinstance(steps[1], str):
             return UNKNOWN
-        for step in rest:
-            if step == SPLAT or current is UNKNOWN:
-                return UNKNOWN
-            if isinstance(current, dict) and isinstance(step, str) and step in current:
-                current = current[step]
-            elif isinstance(current, list) and isinstance(step, int) and 0 <= step < len(current):
-                current = current[step]
-            else:
-                return UNKNOWN
-        return current
+        if root == "var":
+            current = self.variables.get(steps[1], UNKNOWN)
+        elif root == "local":
+            current = self._local(steps[1])
+        elif root == "module":
+            current = self.modules(steps[1])
+        elif root == "path" and steps[1] == "module":
+            current = self.directory
+        else:  # resources, data sources, path.root, terraform.workspace: known only when applied
+            return UNKNOWN
+        return _traverse(current, steps[2:])
 
     def _local(self, name: str) -> Any:
         if name not in self.locals:
             if name not in self.local_expressions:
                 return UNKNOWN
             self.locals[name] = UNKNOWN  # a cycle reads UNKNOWN instead of recursing forever
-            try:
-                self.locals[name] = self.value(self.local_expressions[name])
-            except RecursionError:  # a chain of locals too long to follow is not known
-                self.locals[name] = UNKNOWN
+            self.locals[name] = self.value(self.local_expressions[name])
         return self.locals[name]
 
+    def _for(self, expression: ForExpr, bindings: dict[str, Any]) -> Any:
+        collection = self._evaluate(expression.collection, bindings)
+        if collection is UNKNOWN:
+            return UNKNOWN
+        if isinstance(collection, dict):
+            pairs: Any = sorted(collection.items())
+        elif isinstance(collection, list):
+            pairs = enumerate(collection)
+        else:
+            raise EvaluationError("for over a value that is not a collection")
+        items: list = []
+        result: dict = {}
+        for key, item in pairs:
+            inner = {**bindings, expression.value_name: item}
+            if expression.key_name is not None:
+                inner[expression.key_name] = key
+            if expression.condition is not None:
+                keep = self._evaluate(expression.condition, inner)
+                if keep is UNKNOWN:
+                    return UNKNOWN
+                if keep is not True:
+                    continue
+            if expression.key is None:
+                items.append(self._evaluate(expression.value, inner))
+                continue
+            name = self._evaluate(expression.key, inner)
+            if name is UNKNOWN:
+                return UNKNOWN
+            name = _to_string(name)
+            if expression.grouping:
+                result.setdefault(name, []).append(self._evaluate(expression.value, inner))
+            elif name in result:
+                raise EvaluationError(f"duplicate key {name!r}")
+            else:
+                result[name] = self._evaluate(expression.value, inner)
+        built = items if expression.key is None else result
+        return built if _within_budget(built) else UNKNOWN
+
     def _operation(self, expression: Operation, bindings: dict[str, Any]) -> Any:
-        operands = [self.value(operand, bindings) for operand in expression.operands]
         operator = expression.operator
         if operator in ("&&", "||"):
-            left, right = operands
+            left, right = (self.value(operand, bindings) for operand in expression.operands)
             decisive = operator == "||"  # true decides ||, false decides &&
             if left is decisive or right is decisive:
                 return decisive
             return left if isinstance(left, bool) and isinstance(right, bool) else UNKNOWN
+        operands = [self._evaluate(operand, bindings) for operand in expression.operands]
+        if operator in ("==", "!=") and None in operands and UNKNOWN not in operands:
+            return (operands[0] is operands[1]) == (operator == "==")  # a collection is never null
         if not _all_known(operands):
             return UNKNOWN
         if operator == "!unary":
             return not operands[0] if isinstance(operands[0], bool) else UNKNOWN
-        numbers = all(isinstance(o, (int, float)) and not isinstance(o, bool) for o in operands)
-        if operator in _ARITHMETIC and not numbers:  # Terraform has no string or list arithmetic
-            return UNKNOWN
+        if operator in _ARITHMETIC:  # Terraform has no string or list arithmetic, but converts "2" to 2
+            try:
+                operands = [_to_number(operand) for operand in operands]
+            except (EvaluationError, ValueError, TypeError):
+                raise EvaluationError("arithmetic on a value that is not a number") from None
         try:
             return -operands[0] if operator == "-unary" else _OPERATIONS[operator](*operands)
         except (TypeError, ValueError, ZeroDivisionError, KeyError, OverflowError):
-            return UNKNOWN
+            raise EvaluationError(f"{operator} of values it does not take") from None
 
     def _call(self, call: Call, bindings: dict[str, Any]) -> Any:
+        if call.name == "try":
+            for argument in call.arguments:
+                try:
+                    return self._evaluate(argument, bindings)
+                except EvaluationError:
+                    continue
+            raise EvaluationError("no argument of try() could be evaluated")
+        if call.name == "can":
+            try:
+                found = self._evaluate(call.arguments[0], bindings) if call.arguments else UNKNOWN
+            except EvaluationError:
+                return False
+            return UNKNOWN if found is UNKNOWN else True
+        if call.name in ("coalesce", "coalescelist"):
+            empty = (None, "") if call.name == "coalesce" else (None, [])
+            for argument in call.arguments:
+                found = self._evaluate(argument, bindings)
+                if found is UNKNOWN:
+                    return UNKNOWN
+                if found not in empty:
+                    return found
+            raise EvaluationError(f"no argument of {call.name}() is set")
         function = _FUNCTIONS.get(call.name)
         if function is None:
             return UNKNOWN
-        arguments = [self.value(argument, bindings) for argument in call.arguments]
-        if not _all_known(arguments):
-            return UNKNOWN
+        arguments = [self._evaluate(argument, bindings) for argument in call.arguments]
         if call.expand_last and arguments:
-            if not isinstance(arguments[-1], list):
+            if arguments[-1] is UNKNOWN:
                 return UNKNOWN
+            if not isinstance(arguments[-1], list):
+                raise EvaluationError("... expands a list")
             arguments = arguments[:-1] + arguments[-1]
+        known = (
+            all(argument is not UNKNOWN for argument in arguments)
+            if call.name in _SHALLOW
+            else _all_known(arguments)
+        )
+        if not known:
+            return UNKNOWN
         try:
             return function(*arguments)
-        except (
-            Exception
-        ):  # a function applied to values it does not take: Terraform would fail; we do not know
-            return UNKNOWN
+        except EvaluationError:
+            raise
+        except Exception:  # a function applied to values it does not take: Terraform fails too
+            raise EvaluationError(f"{call.name}() of values it does not take") from None
 
 
-def _references_in(expression: Any) -> Iterator[Reference]:
+def references_in(expression: Any) -> Iterator[Reference]:
     """Every reference inside an expression."""
     stack = [expression]
     while stack:
@@ -296,6 +497,10 @@ def _references_in(expression: Any) -> Iterator[Reference]:
         elif kind is ObjectExpr:
             for key, value in item.items:
                 stack.extend((key, value))
+        elif kind is ForExpr:
+            stack.extend(
+                part for part in (item.collection, item.key, item.value, item.condition) if part is not None
+            )
         elif kind is Conditional:
             stack.extend((item.condition, item.if_true, item.if_false))
         elif kind is Operation or kind is Call:
@@ -304,147 +509,48 @@ def _references_in(expression: Any) -> Iterator[Reference]:
             stack.extend(item.references)
 
 
-def references(expression: Any, local_references: dict[str, set[str]] | None = None) -> set[str]:
-    """Addresses of the resources, data sources and modules an expression mentions, directly or through
-    the locals it reads (`local_references`: what each local mentions)."""
-    found: set[str] = set()
-    for reference in _references_in(expression):
-        steps = reference.steps
-        names = [step for step in steps if isinstance(step, str) and step != SPLAT]
-        if steps[0] == "data" and len(names) >= 3:
-            found.add(".".join(names[:3]))
-        elif steps[0] == "module" and len(names) >= 2:
-            found.add(".".join(names[:2]))
-        elif steps[0] == "local" and len(names) >= 2 and local_references:
-            found |= local_references.get(names[1], set())
-        elif "_" in steps[0] and steps[0] not in _NOT_RESOURCES and len(names) >= 2:
-            found.add(".".join(names[:2]))
-    return found
-
-
-def _local_references(local_expressions: dict[str, Any]) -> dict[str, set[str]]:
-    """What each local mentions, following locals that read other locals."""
-    direct = {name: references(expression) for name, expression in local_expressions.items()}
-    reads = {
-        name: {r.steps[1] for r in _references_in(expression) if r.steps[0] == "local" and len(r.steps) > 1}
-        for name, expression in local_expressions.items()
-    }
-    resolved: dict[str, set[str]] = {}
-    for name in local_expressions:
-        seen, pending, found = {name}, [name], set()
-        while pending:
-            current = pending.pop()
-            found |= direct.get(current, set())
-            for other in reads.get(current, ()):
-                if other not in seen:
-                    seen.add(other)
-                    pending.append(other)
-        resolved[name] = found
-    return resolved
-
-
-def _block_references(
-    block: Block, local_references: dict[str, set[str]], iterators: frozenset[str] = frozenset()
-) -> set[str]:
-    """Everything a block mentions, leaving out the iterators of its `dynamic` blocks."""
-    found: set[str] = set()
-    for attribute in block.attributes.values():
-        found |= references(attribute.expression, local_references)
-    for child in block.blocks:
-        if child.type == "lifecycle":  # `ignore_changes = [tags]` names attributes, not resources
-            continue
-        inner = iterators
-        if child.type == "dynamic" and child.labels:
-            iterator = child.attributes.get("iterator")
-            name = (
-                iterator.expression.steps[0]
-                if iterator and isinstance(iterator.expression, Reference)
-                else child.labels[0]
-            )
-            inner = iterators | {name}
-        found |= _block_references(child, local_references, inner)
-    return {address for address in found if address.split(".")[0] not in iterators}
-
-
 @dataclass
 class ModuleFile:
     path: str
     parsed: HclFile
 
 
-class _BodyBuilder:
-    """Evaluates a block into a plain dict (nested blocks as lists of dicts) and records positions."""
+@dataclass
+class TerraformModules:
+    """What the load stage read for the instantiate stage: every module directory it parsed, which of
+    them the user asked to scan, and what `terraform init` recorded."""
 
-    def __init__(self, evaluator: Evaluator, positions: Positions) -> None:
-        self.evaluator = evaluator
-        self.table = positions.table
-
-    def build(self, block: Block, bindings: dict[str, Any]) -> dict:
-        body: dict = {}
-        marks: dict = {}
-        self.table[id(body)] = marks
-        for name, attribute in block.attributes.items():
-            marks[name] = mark(attribute.line, attribute.column)
-            evaluated = self.evaluator.value(attribute.expression, bindings)
-            if (
-                evaluated is not None
-            ):  # `x = null` is the same as leaving x out, but findings still point at it
-                body[name] = evaluated
-        for child in block.blocks:
-            if child.type == "dynamic" and child.labels:
-                self._dynamic(child, body, marks, bindings)
-                continue
-            self._append(body, marks, child.type, self.build(child, bindings), child)
-        return body
-
-    def _append(self, body: dict, marks: dict, block_type: str, built: Any, block: Block) -> None:
-        siblings = body.get(block_type)
-        if siblings is UNKNOWN:
-            return
-        if not isinstance(siblings, list):
-            siblings = body[block_type] = []
-            self.table[id(siblings)] = []
-            marks[block_type] = mark(block.line, block.column)
-        siblings.append(built)
-        self.table[id(siblings)].append(mark(block.line, block.column))
-
-    def _dynamic(self, block: Block, body: dict, marks: dict, bindings: dict[str, Any]) -> None:
-        """`dynamic "x" { for_each = …; content { … } }` counts as the blocks it generates when
-        `for_each` is known; otherwise the blocks of type x are UNKNOWN."""
-        block_type = block.labels[0]
-        for_each = block.attributes.get("for_each")
-        content = next((child for child in block.blocks if child.type == "content"), None)
-        items = self.evaluator.value(for_each.expression, bindings) if for_each else UNKNOWN
-        iterator_attribute = block.attributes.get("iterator")
-        iterator = block_type
-        if iterator_attribute and isinstance(iterator_attribute.expression, Reference):
-            iterator = iterator_attribute.expression.steps[0]
-        if content is None or items is UNKNOWN or not isinstance(items, (list, dict)):
-            body[block_type] = UNKNOWN
-            marks.setdefault(block_type, mark(block.line, block.column))
-            return
-        pairs = items.items() if isinstance(items, dict) else enumerate(items)
-        for key, item in pairs:
-            generated = self.build(content, {**bindings, iterator: {"key": key, "value": item}})
-            self._append(body, marks, block_type, generated, block)
+    modules: dict[str, list[ModuleFile]] = field(default_factory=dict)  # directory → its files
+    scanned: set[str] = field(default_factory=set)
+    # directory where `terraform init` ran → {module key (`db.db_instance`): module directory}
+    installed: dict[str, dict[str, str]] = field(default_factory=dict)
+    var_files: list[ModuleFile] = field(default_factory=list)
 
 
-def _instances(block: Block, evaluator: Evaluator) -> bool:
-    """False when `count` or `for_each` is known to create no instance: such a resource does not exist."""
-    count = block.attributes.get("count")
-    if count is not None:
-        value = evaluator.value(count.expression)
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and value <= 0:
-            return False
-    for_each = block.attributes.get("for_each")
-    if for_each is not None:
-        value = evaluator.value(for_each.expression)
-        if isinstance(value, (list, dict)) and not value:
-            return False
-    return True
+def is_local_source(source: str) -> bool:
+    """Whether a module source is a path (Terraform reads `./` and `../` as one, nothing else)."""
+    return source.startswith(("./", "../")) or source in (".", "..")
 
 
-def _variable_values(files: list[ModuleFile], var_files: list[ModuleFile]) -> dict[str, Any]:
+def module_calls(files: list[ModuleFile]) -> Iterator[tuple[ModuleFile, Block, str | None]]:
+    """(file, block, source) of each module call; source is None when it is not a plain string."""
+    for module_file in files:
+        for block in module_file.parsed.blocks:
+            if block.type == "module" and block.labels:
+                source = block.attributes.get("source")
+                literal = source.expression if source else None
+                yield (
+                    module_file,
+                    block,
+                    literal.value
+                    if isinstance(literal, Literal) and isinstance(literal.value, str)
+                    else None,
+                )
+
+
+def variable_values(files: list[ModuleFile], var_files: list[ModuleFile]) -> dict[str, Any]:
+    """A root module's variables: defaults, then `terraform.tfvars`, `*.auto.tfvars` (in name order) and
+    `--var-file` files in the order given."""
     values: dict[str, Any] = {}
     plain = Evaluator({}, {})
     for module_file in files:
@@ -466,45 +572,44 @@ def _variable_values(files: list[ModuleFile], var_files: list[ModuleFile]) -> di
     return values
 
 
-_KINDS = {
-    "resource": lambda labels: labels[0],
-    "data": lambda labels: f"data.{labels[0]}",
-    "module": lambda labels: "module",
-}
-
-
-def load_module(directory: str, files: list[ModuleFile], var_files: list[ModuleFile]) -> list[Resource]:
-    """The resources, data sources and module calls of one module directory."""
-    tf_files = [f for f in files if f.path.endswith(".tf")]
-    variables = _variable_values(files, var_files)
-    local_expressions = {
-        name: attribute.expression
-        for module_file in tf_files
-        for block in module_file.parsed.blocks
-        if block.type == "locals"
-        for name, attribute in block.attributes.items()
-    }
-    evaluator = Evaluator(variables, local_expressions)
-    local_references = _local_references(local_expressions)
-    resources = []
-    for module_file in tf_files:
-        positions = Positions(module_file.path)
-        builder = _BodyBuilder(evaluator, positions)
-        for block in module_file.parsed.blocks:
-            kind_of = _KINDS.get(block.type)
-            required_labels = 1 if block.type == "module" else 2
-            if kind_of is None or len(block.labels) < required_labels or not _instances(block, evaluator):
-                continue
-            resources.append(
-                Resource(
-                    kind=kind_of(block.labels),
-                    name=block.labels[-1] if block.type != "module" else block.labels[0],
-                    module=directory,
-                    body=builder.build(block, {}),
-                    file=module_file.path,
-                    start=Location(module_file.path, block.line, block.column),
-                    positions=positions,
-                    references=frozenset(_block_references(block, local_references)),
-                )
-            )
-    return resources
+def conform(value: Any, type_expression: Any, evaluator: Evaluator) -> Any:
+    """A value as a variable of that type holds it: `optional(type, default)` attributes an object
+    leaves out (or sets to null) take their default, attributes the type does not name are dropped,
+    numbers and booleans written as strings are converted."""
+    if value is UNKNOWN or value is None or type_expression is None:
+        return value
+    if isinstance(type_expression, Reference) and len(type_expression.steps) == 1:
+        primitive = type_expression.steps[0]
+        try:
+            if primitive == "number" and isinstance(value, str):
+                return _to_number(value)
+            if primitive == "bool" and value in ("true", "false"):
+                return value == "true"
+            if primitive == "string" and isinstance(value, (bool, int, float)):
+                return _to_string(value)
+        except (EvaluationError, ValueError):
+            return value
+        return value
+    if not isinstance(type_expression, Call) or not type_expression.arguments:
+        return value
+    name, inner = type_expression.name, type_expression.arguments[0]
+    if name in ("list", "set") and isinstance(value, list):
+        return [conform(item, inner, evaluator) for item in value]
+    if name == "map" and isinstance(value, dict):
+        return {key: conform(item, inner, evaluator) for key, item in value.items()}
+    if name == "object" and isinstance(value, dict) and isinstance(inner, ObjectExpr):
+        shaped = {}
+        for key_expression, attribute_type in inner.items:
+            key = key_expression.value if isinstance(key_expression, Literal) else None
+            if not isinstance(key, str):
+                return value
+            found = value.get(key)
+            if isinstance(attribute_type, Call) and attribute_type.name == "optional":
+                arguments = attribute_type.arguments
+                if found is None and len(arguments) > 1:
+                    found = evaluator.value(arguments[1])
+                shaped[key] = conform(found, arguments[0] if arguments else None, evaluator)
+            elif key in value:
+                shaped[key] = conform(found, attribute_type, evaluator)
+        return shaped
+    return value

@@ -143,7 +143,7 @@ def resource_without_alarm(resource: Resource, index: Index) -> Iterator[Problem
     if index.referrers(resource, ALARM, "module"):
         return
     names = _names(resource)
-    if any(_may_watch(alarm, resource, names, index) for alarm in index.in_module(resource, ALARM)):
+    if any(_may_watch(alarm, resource, names, index) for alarm in index.in_configuration(resource, ALARM)):
         return
     yield Problem(
         f"no CloudWatch alarm watches {resource.address}: when it fails or saturates, nobody is told until users notice",

@@ -120,7 +120,7 @@ def aurora_single_instance(cluster: Resource, index: Index) -> Iterator[Problem]
         return
     instances = list(index.referrers(cluster, "aws_rds_cluster_instance"))
     name = value(body, "cluster_identifier")
-    for other in index.in_module(cluster, "aws_rds_cluster_instance"):
+    for other in index.in_configuration(cluster, "aws_rds_cluster_instance"):
         if other in instances:
             continue
         verdict = may_point_at(
@@ -343,7 +343,7 @@ def asg_fixed_size(group: Resource, index: Index) -> Iterator[Problem]:
     if index.referrers(group, "aws_autoscaling_schedule"):
         return
     name = value(group.body, "name")
-    for schedule in index.in_module(group, "aws_autoscaling_schedule"):
+    for schedule in index.in_configuration(group, "aws_autoscaling_schedule"):
         found = value(schedule.body, "autoscaling_group_name")
         if may_point_at(schedule, {group.kind}, found, lambda found: found == name) is not False:
             return
@@ -411,7 +411,9 @@ def ecs_service_no_autoscaling(service: Resource, index: Index) -> Iterator[Prob
         return
     if index.referrers(service, "aws_appautoscaling_target", "module"):
         return
-    if any(_may_scale(target, service) for target in index.in_module(service, "aws_appautoscaling_target")):
+    if any(
+        _may_scale(target, service) for target in index.in_configuration(service, "aws_appautoscaling_target")
+    ):
         return
     yield Problem(
         f"no aws_appautoscaling_target scales {service.address}: it runs the same number of tasks whatever "
@@ -471,7 +473,7 @@ def s3_no_replication(bucket: Resource, index: Index) -> Iterator[Problem]:
     if any(_replicates(source) is not False for source in index.referrers(bucket, "aws_s3_bucket")):
         return  # the destination of a v3 inline replication
     name = value(bucket.body, "bucket")
-    for configuration in index.in_module(bucket, "aws_s3_bucket_replication_configuration"):
+    for configuration in index.in_configuration(bucket, "aws_s3_bucket_replication_configuration"):
         found = value(configuration.body, "bucket")
         if may_point_at(configuration, {bucket.kind}, found, lambda found: found == name) is not False:
             return
@@ -533,7 +535,7 @@ def dynamodb_single_region(table: Resource, index: Index) -> Iterator[Problem]:
     if index.referrers(table, "aws_dynamodb_table_replica", "aws_dynamodb_global_table", "module"):
         return
     name = value(table.body, "name")
-    for replica in index.in_module(table, "aws_dynamodb_table_replica"):
+    for replica in index.in_configuration(table, "aws_dynamodb_table_replica"):
         found = value(replica.body, "global_table_arn")
         if (
             may_point_at(replica, {table.kind}, found, lambda found: found.endswith(f":table/{name}"))

@@ -11,7 +11,16 @@ from typing import Any
 from prodready.index import Index
 from prodready.model import ABSENT, UNKNOWN, Level, Option, Problem, Resource, is_unknown
 from prodready.registry import rule
-from prodready.terraform import blocks, boolean, each_block, may_point_at, number, passed_to_module, value
+from prodready.terraform import (
+    address_kind,
+    blocks,
+    boolean,
+    each_block,
+    may_point_at,
+    number,
+    passed_to_module,
+    value,
+)
 
 RDS_KINDS = {"aws_db_instance", "aws_rds_cluster"}
 BACKUP_RETENTION_DAYS = Option(
@@ -228,7 +237,7 @@ def s3_versioning_disabled(bucket: Resource, index: Index) -> Iterator[Problem]:
         return
     if passed_to_module(bucket, index) or any(
         may_point_at(versioning, {bucket.kind}, value(versioning.body, "bucket")) is not False
-        for versioning in index.in_module(bucket, "aws_s3_bucket_versioning")
+        for versioning in index.in_configuration(bucket, "aws_s3_bucket_versioning")
     ):
         return
     inline = blocks(bucket.body, "versioning")
@@ -341,7 +350,7 @@ def _selects_by_arn(selection: Resource, kind: str, index: Index) -> bool | None
     # the selection's references to other resources do not account for (a variable, a local, a data
     # source, a module output) may be the resource in question.
     unknown_items = sum(1 for arn in arns if is_unknown(arn))
-    kinds = {ref.split(".")[0] for ref in selection.references} - set(_SELECTION_PLUMBING)
+    kinds = {address_kind(ref) for ref in selection.references} - set(_SELECTION_PLUMBING)
     if unknown_items > len(index.referenced(selection, *kinds)):
         return None
     service = BACKUP_SERVICE[kind]
@@ -362,7 +371,7 @@ def covered_by_backup(resource: Resource, index: Index) -> bool | None:
         return True
     unknown = passed_to_module(resource, index)
     tags = value(resource.body, "tags")
-    for selection in index.in_module(resource, "aws_backup_selection"):
+    for selection in index.in_configuration(resource, "aws_backup_selection"):
         verdicts = [_selects_by_arn(selection, resource.kind, index)]
         selection_tags = blocks(selection.body, "selection_tag")
         if selection_tags is UNKNOWN:
@@ -433,7 +442,7 @@ def no_backup_plan_coverage(store: Resource, index: Index) -> Iterator[Problem]:
     """
     if is_read_replica(store) or covered_by_backup(store, index) is not False:
         return
-    if not index.in_module(store, "aws_backup_plan"):
+    if not index.in_configuration(store, "aws_backup_plan"):
         yield Problem(
             f"{store.address} is in no AWS Backup plan, and this module defines none: unless backups are "
             "managed elsewhere, losing the account or region loses the data",
@@ -487,7 +496,7 @@ def efs_no_backup_policy(file_system: Resource, index: Index) -> Iterator[Proble
         return
     if any(
         may_point_at(policy, {file_system.kind}, value(policy.body, "file_system_id")) is not False
-        for policy in index.in_module(file_system, "aws_efs_backup_policy")
+        for policy in index.in_configuration(file_system, "aws_efs_backup_policy")
     ):
         return
     if covered_by_backup(file_system, index) is not False:

@@ -338,7 +338,7 @@ def flow_logged(vpc: Resource, index: Index) -> bool | None:
         return True
     if passed_to_module(vpc, index) or any(
         may_point_at(log, {vpc.kind}, value(log.body, "vpc_id")) is not False
-        for log in index.in_module(vpc, "aws_flow_log")
+        for log in index.in_configuration(vpc, "aws_flow_log")
     ):
         return None
     return False

@@ -77,7 +77,7 @@ def _encryption_configurations(bucket: Resource, index: Index) -> list[Resource]
     name = value(bucket.body, "bucket")
     referring = index.referrers(bucket, _SSE_CONFIGURATION)
     found = list(referring)
-    for configuration in index.in_module(bucket, _SSE_CONFIGURATION):
+    for configuration in index.in_configuration(bucket, _SSE_CONFIGURATION):
         if configuration in referring or any(
             ref.startswith("aws_s3_bucket.") for ref in configuration.references
         ):
@@ -242,7 +242,7 @@ def _encrypted_by_default(resource: Resource, index: Index) -> bool | Any:
     """Whether the module turns on EBS encryption by default for the region (`enabled` absent = true)."""
     verdicts = [
         boolean(value(switch.body, "enabled"))
-        for switch in index.in_module(resource, "aws_ebs_encryption_by_default")
+        for switch in index.in_configuration(resource, "aws_ebs_encryption_by_default")
     ]
     if any(verdict is True or verdict is None for verdict in verdicts):
         return True

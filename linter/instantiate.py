@@ -1,0 +1,661 @@
+"""The instantiate stage: Terraform configurations as Terraform evaluates them.
+
+A configuration is a root module and every module it calls. Each module call instantiates its child with
+the caller's arguments as variable values (defaults otherwise, shaped by the variable's type), once per
+`count` or `for_each` instance; outputs flow back as `module.<name>.<output>`; every resource block gives
+one resource per instance, its body evaluated with `count.index` or `each` bound. A collection that is
+not known gives one instance that may not exist: it is context for other resources, never judged.
+
+Each instance remembers where its values were written, for the locate stage: a value the caller passed
+points at the caller's argument (in the outermost caller that wrote it), a child default at the module
+call that could have set it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from prodready.model import (
+    DEFAULTED,
+    INVALID_INPUT,
+    UNKNOWN,
+    Location,
+    Notification,
+    Positions,
+    Problem,
+    Resource,
+    TerraformInstance,
+    mark,
+)
+from prodready.sources.hcl import SPLAT, Block, Call, ForExpr, Literal, ObjectExpr, Reference
+from prodready.sources.terraform import (
+    Evaluator,
+    ModuleFile,
+    TerraformModules,
+    conform,
+    is_local_source,
+    module_calls,
+    references_in,
+    variable_values,
+)
+
+# Names that start a reference to something other than a resource. Resource types always hold an
+# underscore (`aws_s3_bucket`), which also tells them from `for` and `dynamic` iterators.
+_NOT_RESOURCES = {"var", "local", "each", "count", "self", "path", "terraform", "module", "data"}
+
+# How deep module calls may nest, and how many instances one count or for_each may make: real
+# configurations stay far below both; past them the instances are unknown.
+MAX_DEPTH = 16
+MAX_INSTANCES = 10_000
+
+_KINDS = {"resource": lambda labels: labels[0], "data": lambda labels: f"data.{labels[0]}"}
+
+
+@dataclass
+class Instantiated:
+    resources: list[Resource] = field(default_factory=list)
+    problems: list[tuple[str, Problem]] = field(default_factory=list)
+    notifications: list[Notification] = field(default_factory=list)
+
+
+class _Shape:
+    """The blocks of one module directory, read once for all its instances."""
+
+    def __init__(self, files: list[ModuleFile]) -> None:
+        self.files = [f for f in files if f.path.endswith(".tf")]
+        self.all_files = files
+        self.variables: dict[str, tuple[ModuleFile, Block]] = {}
+        self.locals: dict[str, tuple[ModuleFile, Any]] = {}
+        self.outputs: dict[str, Any] = {}
+        self.resources: list[tuple[ModuleFile, Block]] = []
+        for module_file in self.files:
+            for block in module_file.parsed.blocks:
+                if block.type == "variable" and block.labels:
+                    self.variables[block.labels[0]] = (module_file, block)
+                elif block.type == "locals":
+                    for name, attribute in block.attributes.items():
+                        self.locals[name] = (module_file, attribute.expression)
+                elif block.type == "output" and block.labels and "value" in block.attributes:
+                    self.outputs[block.labels[0]] = block.attributes["value"].expression
+                elif block.type in _KINDS and len(block.labels) >= 2:
+                    self.resources.append((module_file, block))
+        self.calls = {block.labels[0]: (f, block, source) for f, block, source in module_calls(self.files)}
+        self.local_expressions = {name: expression for name, (_, expression) in self.locals.items()}
+        self._local_inputs: dict[str, list[str]] = {}
+
+    def local_inputs(self, name: str) -> list[str]:
+        """The variables a local reads, directly or through other locals."""
+        if name not in self._local_inputs:
+            self._local_inputs[name] = []  # a cycle reads none
+            if name in self.locals:
+                try:
+                    self._local_inputs[name] = self.inputs(self.locals[name][1], {})
+                except RecursionError:  # a chain of locals too long to follow
+                    pass
+        return self._local_inputs[name]
+
+    def inputs(self, expression: Any, iterators: dict[str, list[str]]) -> list[str]:
+        """The variables an expression reads; `iterators` says what `each`, `count` or a dynamic block's
+        iterator reads."""
+        names: list[str] = []
+        for reference in references_in(expression):
+            root, steps = reference.steps[0], reference.steps
+            if root == "var" and len(steps) > 1:
+                names.append(steps[1])
+            elif root == "local" and len(steps) > 1:
+                names.extend(self.local_inputs(steps[1]))
+            elif root in iterators:
+                names.extend(iterators[root])
+        return list(dict.fromkeys(names))
+
+
+def _instances(block: Block, evaluator: Evaluator, bindings: dict) -> list[tuple[str, dict]] | None:
+    """(address key, bindings) of each instance a block's count or for_each makes; None when that
+    collection is not known."""
+    count = block.attributes.get("count")
+    if count is not None:
+        number = evaluator.value(count.expression, bindings)
+        if isinstance(number, bool) or not isinstance(number, (int, float)) or number > MAX_INSTANCES:
+            return None
+        return [(f"[{index}]", {"count": {"index": index}}) for index in range(int(number))]
+    for_each = block.attributes.get("for_each")
+    if for_each is not None:
+        collection = evaluator.value(for_each.expression, bindings)
+        if isinstance(collection, list) and all(isinstance(key, str) for key in collection):
+            collection = {key: key for key in collection}  # a set of strings
+        if not isinstance(collection, dict) or len(collection) > MAX_INSTANCES:
+            return None
+        return [
+            (f'["{key}"]', {"each": {"key": key, "value": item}}) for key, item in sorted(collection.items())
+        ]
+    return [("", {})]
+
+
+_UNKNOWN_INSTANCE = ("[*]", {"count": {"index": UNKNOWN}, "each": {"key": UNKNOWN, "value": UNKNOWN}})
+
+
+class _Configuration:
+    """One root module and everything it calls, instantiated on demand."""
+
+    def __init__(self, modules: TerraformModules, root: str, result: Instantiated, shapes: dict) -> None:
+        self.modules = modules
+        self.root = root
+        self.result = result
+        self.shapes = shapes
+        self.reported: set[tuple[str, int]] = set()
+
+    def shape(self, directory: str) -> _Shape:
+        if directory not in self.shapes:
+            self.shapes[directory] = _Shape(self.modules.modules[directory])
+        return self.shapes[directory]
+
+    def child_directory(self, caller: _ModuleInstance, name: str, source: str | None) -> str | None:
+        """Where the module a call names is: what `terraform init` recorded for it, or a local path."""
+        installed = self.modules.installed.get(self.root, {})
+        key = ".".join([*caller.call_names, name])
+        if key in installed:
+            return installed[key]
+        if source is not None and is_local_source(source):
+            return os.path.normpath(os.path.join(caller.directory, source))
+        return None
+
+    def note_once(self, module_file: ModuleFile, block: Block, message: str) -> None:
+        if (module_file.path, block.line) not in self.reported:
+            self.reported.add((module_file.path, block.line))
+            self.result.notifications.append(Notification(message, module_file.path))
+
+    def problem_once(self, module_file: ModuleFile, block: Block, message: str) -> None:
+        if (module_file.path, block.line) not in self.reported:
+            self.reported.add((module_file.path, block.line))
+            location = Location(module_file.path, block.line, block.column)
+            self.result.problems.append((INVALID_INPUT, Problem(message, location=location)))
+
+
+class _ModuleInstance:
+    def __init__(
+        self,
+        configuration: _Configuration,
+        directory: str,
+        parent: _ModuleInstance | None = None,
+        call: tuple[ModuleFile, Block, str, dict] | None = None,  # in the parent: file, block, key, bindings
+        known: bool = True,
+        anchor: Location | None = None,
+    ) -> None:
+        self.configuration = configuration
+        self.directory = directory
+        self.shape = configuration.shape(directory)
+        self.parent = parent
+        self.call = call
+        self.known = known
+        self.anchor = anchor
+        self.editable = directory in configuration.modules.scanned
+        self.call_names: list[str] = []
+        if parent is None or call is None:
+            self.address, self.depth = "", 0
+            self.variables = self._root_variables()
+            self.origins: dict[str, Any] = {}
+        else:
+            name = call[1].labels[0]
+            self.address = f"{parent.address + '.' if parent.address else ''}module.{name}{call[2]}"
+            self.call_names = [*parent.call_names, name]
+            self.depth = parent.depth + 1
+            self.variables, self.origins = self._caller_variables(parent, call)
+        self.evaluator = Evaluator(
+            self.variables, self.shape.local_expressions, self._module_value, directory
+        )
+        self._calls: dict[str, tuple[bool, list[_ModuleInstance]] | None] = {}
+        self._outputs: dict | None = None
+        self._addresses: dict[tuple[str, str], set[str]] = {}
+
+    # --- inputs ------------------------------------------------------------------------------------
+
+    def _root_variables(self) -> dict[str, Any]:
+        values = variable_values(self.shape.all_files, self.configuration.modules.var_files)
+        for name, (_, block) in self.shape.variables.items():
+            values[name] = conform(values.get(name, UNKNOWN), _type(block), Evaluator({}, {}))
+        return values
+
+    def _caller_variables(
+        self, parent: _ModuleInstance, call: tuple[ModuleFile, Block, str, dict]
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        call_file, block, _, bindings = call
+        plain = Evaluator({}, {})
+        values: dict[str, Any] = {}
+        origins: dict[str, Any] = {}
+        iterators = parent.call_iterators(block)
+        for name, (_, variable) in self.shape.variables.items():
+            argument = block.attributes.get(name)
+            default = variable.attributes.get("default")
+            found: Any = UNKNOWN
+            if argument is not None:
+                found = parent.evaluator.value(argument.expression, bindings)
+                origin = parent.origin(argument.expression, found, iterators)
+                origins[name] = (
+                    Location(call_file.path, argument.line, argument.column) if origin is None else origin
+                )
+            nullable = variable.attributes.get("nullable")
+            not_nullable = nullable is not None and plain.value(nullable.expression) is False
+            if argument is None or (found is None and not_nullable):
+                found = plain.value(default.expression) if default else UNKNOWN
+                origins[name] = DEFAULTED
+            values[name] = conform(found, _type(variable), plain)
+        return values, origins
+
+    def call_iterators(self, block: Block) -> dict[str, list[str]]:
+        """What `each` and `count` read in a block of this module."""
+        expressions = [
+            block.attributes[name].expression for name in ("for_each", "count") if name in block.attributes
+        ]
+        inputs = [name for expression in expressions for name in self.shape.inputs(expression, {})]
+        return {"each": inputs, "count": inputs}
+
+    def origin(self, expression: Any, found: Any, iterators: dict[str, list[str]]) -> Any:
+        """Where the value of an expression of this module was written, when not here: a caller's
+        argument (a Location) or a child default (DEFAULTED); None when this module writes it."""
+        if self.parent is None:
+            return None
+        names = self.shape.inputs(expression, iterators)
+        if not names:
+            return None
+        written = [name for name in names if isinstance(self.origins.get(name), Location)]
+        matching = [name for name in written if _same(self.variables.get(name), found)]
+        if matching or written:
+            return self.origins[(matching or written)[0]]
+        return DEFAULTED
+
+    # --- module calls and outputs ------------------------------------------------------------------
+
+    def calls(self, name: str) -> tuple[bool, list[_ModuleInstance]] | None:
+        """(whether the call makes several instances, its instances); None when its module cannot be read."""
+        if name not in self._calls:
+            self._calls[name] = None  # a call whose inputs read its own outputs sees them unknown
+            self._calls[name] = self._instantiate_call(name)
+        return self._calls[name]
+
+    def _instantiate_call(self, name: str) -> tuple[bool, list[_ModuleInstance]] | None:
+        if name not in self.shape.calls:
+            return None
+        module_file, block, source = self.shape.calls[name]
+        configuration = self.configuration
+        directory = configuration.child_directory(self, name, source)
+        if directory is None or directory not in configuration.modules.modules:
+            shown = source if source is not None else "a source that is not a plain string"
+            configuration.note_once(
+                module_file,
+                block,
+                f"module.{name} ({shown}) at {module_file.path}:{block.line} is not on disk"
+                + (f" at {directory}" if directory else "")
+                + ": run `terraform init` to fetch it; what it creates is not checked and its outputs are unknown",
+            )
+            return None
+        chain = self._ancestors()
+        if directory in (instance.directory for instance in chain) or self.depth >= MAX_DEPTH:
+            calls = " → ".join(f"module.{n}" for n in [*self.call_names, name])
+            what = "calls itself" if self.depth < MAX_DEPTH else f"nests more than {MAX_DEPTH} module calls"
+            configuration.problem_once(
+                module_file, block, f"module call chain {calls} {what}; not instantiated"
+            )
+            return None
+        several = "count" in block.attributes or "for_each" in block.attributes
+        made = _instances(block, self.evaluator, {})
+        known = self.known and made is not None
+        children = []
+        for key, bindings in made if made is not None else [_UNKNOWN_INSTANCE]:
+            anchor = self.anchor
+            if self.parent is None:
+                anchor = self._element(block, bindings, module_file) or Location(
+                    module_file.path, block.line, block.column
+                )
+            children.append(
+                _ModuleInstance(
+                    configuration, directory, self, (module_file, block, key, bindings), known, anchor
+                )
+            )
+        return several, children
+
+    def _ancestors(self) -> list[_ModuleInstance]:
+        chain: list[_ModuleInstance] = []
+        current: _ModuleInstance | None = self
+        while current is not None:
+            chain.append(current)
+            current = current.parent
+        return chain
+
+    def _element(self, block: Block, bindings: dict, module_file: ModuleFile) -> Location | None:
+        """The line of the item of the collection a root module's `for_each` names that made an instance."""
+        each = bindings.get("each")
+        for_each = block.attributes.get("for_each")
+        if not each or for_each is None:
+            return None
+        expression, path = for_each.expression, module_file.path
+        for _ in range(8):
+            if isinstance(expression, ObjectExpr):
+                for (key, _), position in zip(expression.items, expression.positions, strict=False):
+                    if isinstance(key, Literal) and key.value == each["key"]:
+                        return Location(path, *position)
+                return None
+            if isinstance(expression, ForExpr) and expression.key == Reference((expression.key_name,)):
+                expression = expression.collection
+            elif (
+                isinstance(expression, Call)
+                and expression.name in ("tomap", "toset")
+                and expression.arguments
+            ):
+                expression = expression.arguments[0]
+            elif (
+                isinstance(expression, Reference)
+                and expression.steps[0] == "local"
+                and len(expression.steps) == 2
+            ):
+                local = self.shape.locals.get(expression.steps[1])
+                if local is None:
+                    return None
+                path, expression = local[0].path, local[1]
+            elif (
+                isinstance(expression, Reference)
+                and expression.steps[0] == "var"
+                and len(expression.steps) == 2
+            ):
+                variable = self.shape.variables.get(expression.steps[1])
+                default = variable[1].attributes.get("default") if variable else None
+                if variable is None or default is None:
+                    return None
+                path, expression = variable[0].path, default.expression
+            else:
+                return None
+        return None
+
+    def _module_value(self, name: str) -> Any:
+        """`module.<name>` as the evaluator reads it: the outputs of the call's instances."""
+        made = self.calls(name)
+        if made is None:
+            return UNKNOWN
+        several, children = made
+        if any(not child.known for child in children):
+            return UNKNOWN
+        if not several:
+            return children[0].outputs() if children else UNKNOWN
+        keys = [child.call[2] for child in children if child.call]
+        if all(key.startswith('["') for key in keys):
+            return {key[2:-2]: child.outputs() for key, child in zip(keys, children, strict=True)}
+        return [child.outputs() for child in children]
+
+    def outputs(self) -> dict:
+        if self._outputs is None:
+            self._outputs = {}  # outputs that read each other through the caller are unknown
+            self._outputs = {
+                name: self.evaluator.value(expression) for name, expression in self.shape.outputs.items()
+            }
+        return self._outputs
+
+    # --- references --------------------------------------------------------------------------------
+
+    def addresses(
+        self, expression: Any, skip: frozenset[str] = frozenset(), each: set[str] | None = None
+    ) -> set[str]:
+        """The resources of the configuration an expression mentions: directly, through this module's
+        variables (what the caller passed), locals, and other modules' outputs. `skip`: iterator names."""
+        found: set[str] = set()
+        prefix = self.address + "." if self.address else ""
+        for reference in references_in(expression):
+            steps = reference.steps
+            root = steps[0]
+            names = [step for step in steps if isinstance(step, str) and step != SPLAT]
+            if root in skip:
+                continue
+            if root in ("each", "count") and each is not None:
+                found |= each
+            elif root in ("var", "local") and len(names) >= 2:
+                found |= self._memo((root, names[1]))
+            elif root == "module" and len(names) >= 2:
+                found |= self._output_addresses(steps[1:])
+            elif root == "data" and len(names) >= 3:
+                found.add(prefix + ".".join(names[:3]))
+            elif "_" in root and root not in _NOT_RESOURCES and len(names) >= 2:
+                found.add(prefix + ".".join(names[:2]))
+        return found
+
+    def _memo(self, key: tuple[str, str]) -> set[str]:
+        if key not in self._addresses:
+            self._addresses[key] = set()  # a cycle adds nothing, nor a chain too long to follow
+            try:
+                self._addresses[key] = self._compute(key)
+            except RecursionError:
+                pass
+        return self._addresses[key]
+
+    def _compute(self, key: tuple[str, str]) -> set[str]:
+        kind, name = key
+        if kind == "local":
+            local = self.shape.locals.get(name)
+            return self.addresses(local[1]) if local else set()
+        if kind == "output":
+            expression = self.shape.outputs.get(name)
+            return self.addresses(expression) if expression is not None else set()
+        if self.parent is None or self.call is None:  # a root's variables come from outside
+            return set()
+        argument = self.call[1].attributes.get(name)
+        if argument is None:
+            return set()
+        parent_each = self.parent.addresses_of_collection(self.call[1])
+        return self.parent.addresses(argument.expression, each=parent_each)
+
+    def addresses_of_collection(self, block: Block) -> set[str]:
+        found: set[str] = set()
+        for name in ("for_each", "count"):
+            if name in block.attributes:
+                found |= self.addresses(block.attributes[name].expression)
+        return found
+
+    def _output_addresses(self, steps: tuple) -> set[str]:
+        name = steps[0]
+        made = self.calls(name)
+        if made is None:
+            return {f"{self.address + '.' if self.address else ''}module.{name}"}
+        several, children = made
+        rest = steps[1:]
+        if several and rest and rest[0] != SPLAT:
+            wanted = f'["{rest[0]}"]' if isinstance(rest[0], str) else f"[{rest[0]}]"
+            keyed = [child for child in children if child.call and child.call[2] == wanted]
+            if keyed:
+                children, rest = keyed, rest[1:]
+        output = next((step for step in rest if isinstance(step, str) and step != SPLAT), None)
+        found: set[str] = set()
+        for child in children:
+            if output is not None and output in child.shape.outputs:
+                found |= child._memo(("output", output))
+            else:
+                for each_output in child.shape.outputs:
+                    found |= child._memo(("output", each_output))
+        return found
+
+    # --- resources ---------------------------------------------------------------------------------
+
+    def resources(self) -> Iterator[Resource]:
+        """The resources of this instance and of every instance it calls."""
+        for module_file, block in self.shape.resources:
+            yield from self._resource_instances(module_file, block)
+        for name, (module_file, block, _) in self.shape.calls.items():
+            made = self.calls(name)
+            if made is None:
+                yield from self._resource_instances(
+                    module_file, block
+                )  # a module not on disk: the call itself
+                continue
+            for child in made[1]:
+                yield from child.resources()
+
+    def _resource_instances(self, module_file: ModuleFile, block: Block) -> Iterator[Resource]:
+        made = _instances(block, self.evaluator, {})
+        known = self.known and made is not None
+        iterators = self.call_iterators(block)
+        each = self.addresses_of_collection(block)
+        positions = Positions(module_file.path)
+        kind = "module" if block.type == "module" else _KINDS[block.type](block.labels)
+        for key, bindings in made if made is not None else [_UNKNOWN_INSTANCE]:
+            instance = TerraformInstance(
+                self.configuration.root,
+                self.address,
+                key if block.type != "module" else "",
+                known,
+                self.anchor,
+                self.editable,
+            )
+            builder = _BodyBuilder(self, positions, instance.origins if self.parent else None)
+            yield Resource(
+                kind=kind,
+                name=block.labels[-1] if block.type != "module" else block.labels[0],
+                module=self.directory,
+                body=builder.build(block, bindings, iterators),
+                file=module_file.path,
+                start=Location(module_file.path, block.line, block.column),
+                positions=positions,
+                references=frozenset(self._block_addresses(block, each)),
+                instance=instance,
+            )
+
+    def _block_addresses(
+        self, block: Block, each: set[str], iterators: frozenset[str] = frozenset()
+    ) -> set[str]:
+        """Everything a block mentions, leaving out the iterators of its `dynamic` blocks."""
+        found: set[str] = set()
+        for attribute in block.attributes.values():
+            found |= self.addresses(attribute.expression, iterators, each)
+        for child in block.blocks:
+            if child.type == "lifecycle":  # `ignore_changes = [tags]` names attributes, not resources
+                continue
+            inner = iterators | {_iterator(child)} if child.type == "dynamic" and child.labels else iterators
+            found |= self._block_addresses(child, each, inner)
+        return found
+
+
+def _iterator(block: Block) -> str:
+    iterator = block.attributes.get("iterator")
+    if iterator and isinstance(iterator.expression, Reference):
+        return str(iterator.expression.steps[0])
+    return block.labels[0]
+
+
+def _type(variable: Block) -> Any:
+    attribute = variable.attributes.get("type")
+    return attribute.expression if attribute is not None else None
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:  # values too deep to compare are not the same
+        return False
+
+
+class _BodyBuilder:
+    """Evaluates a block into a plain dict (nested blocks as lists of dicts) and records positions, and
+    for an instance of a called module where each value was written (`origins`)."""
+
+    def __init__(self, instance: _ModuleInstance, positions: Positions, origins: dict | None) -> None:
+        self.instance = instance
+        self.evaluator = instance.evaluator
+        self.table = positions.table
+        self.origins = origins
+
+    def build(self, block: Block, bindings: dict[str, Any], iterators: dict[str, list[str]]) -> dict:
+        body: dict = {}
+        marks: dict = {}
+        self.table[id(body)] = marks
+        written: dict = {}
+        for name, attribute in block.attributes.items():
+            marks[name] = mark(attribute.line, attribute.column)
+            evaluated = self.evaluator.value(attribute.expression, bindings)
+            if self.origins is not None:
+                origin = self.instance.origin(attribute.expression, evaluated, iterators)
+                if origin is not None:
+                    written[name] = origin
+            if (
+                evaluated is not None
+            ):  # `x = null` is the same as leaving x out, but findings still point at it
+                body[name] = evaluated
+        if written and self.origins is not None:
+            self.origins[id(body)] = written
+        for child in block.blocks:
+            if child.type == "dynamic" and child.labels:
+                self._dynamic(child, body, marks, bindings, iterators)
+                continue
+            self._append(body, marks, child.type, self.build(child, bindings, iterators), child)
+        return body
+
+    def _append(self, body: dict, marks: dict, block_type: str, built: Any, block: Block) -> None:
+        siblings = body.get(block_type)
+        if siblings is UNKNOWN:
+            return
+        if not isinstance(siblings, list):
+            siblings = body[block_type] = []
+            self.table[id(siblings)] = []
+            marks[block_type] = mark(block.line, block.column)
+        siblings.append(built)
+        self.table[id(siblings)].append(mark(block.line, block.column))
+
+    def _dynamic(
+        self, block: Block, body: dict, marks: dict, bindings: dict[str, Any], iterators: dict[str, list[str]]
+    ) -> None:
+        """`dynamic "x" { for_each = …; content { … } }` counts as the blocks it generates when
+        `for_each` is known; otherwise the blocks of type x are UNKNOWN."""
+        block_type = block.labels[0]
+        for_each = block.attributes.get("for_each")
+        content = next((child for child in block.blocks if child.type == "content"), None)
+        items = self.evaluator.value(for_each.expression, bindings) if for_each else UNKNOWN
+        iterator = _iterator(block)
+        if content is None or items is UNKNOWN or not isinstance(items, (list, dict)):
+            body[block_type] = UNKNOWN
+            marks.setdefault(block_type, mark(block.line, block.column))
+            if self.origins is not None and for_each is not None:
+                origin = self.instance.origin(for_each.expression, UNKNOWN, iterators)
+                if origin is not None:
+                    self.origins.setdefault(id(body), {})[block_type] = origin
+            return
+        inner_iterators = {
+            **iterators,
+            iterator: self.instance.shape.inputs(for_each.expression, iterators) if for_each else [],
+        }
+        pairs = items.items() if isinstance(items, dict) else enumerate(items)
+        for key, item in pairs:
+            generated = self.build(
+                content, {**bindings, iterator: {"key": key, "value": item}}, inner_iterators
+            )
+            self._append(body, marks, block_type, generated, block)
+
+
+def _roots(modules: TerraformModules) -> list[str]:
+    """The scanned module directories that no other scanned module calls."""
+    called: set[str] = set()
+    for directory in modules.scanned:
+        installed = modules.installed.get(directory, {})
+        for _, block, source in module_calls(modules.modules[directory]):
+            name = block.labels[0]
+            if name in installed:
+                called.add(installed[name])
+            elif source is not None and is_local_source(source):
+                child = os.path.normpath(os.path.join(directory, source))
+                if child != directory:
+                    called.add(child)
+    return sorted(directory for directory in modules.scanned if directory not in called)
+
+
+def instantiate(modules: TerraformModules) -> Instantiated:
+    """Every configuration among the scanned modules, instantiated."""
+    result = Instantiated()
+    shapes: dict[str, _Shape] = {}
+    for root in _roots(modules):
+        configuration = _Configuration(modules, root, result, shapes)
+        try:
+            result.resources.extend(_ModuleInstance(configuration, root).resources())
+        except RecursionError:
+            files = modules.modules[root]
+            problem = Problem(
+                "nested too deeply to evaluate; the module was not checked",
+                location=Location(files[0].path, 1, 1),
+            )
+            result.problems.append((INVALID_INPUT, problem))
+    return result

@@ -73,6 +73,7 @@ class Origins:
         self._resources: dict[str, list[Resource]] = {}
         self._values_documents: dict[str, tuple[Any, Positions] | None] = {}
         self._chart_defines: dict[str, dict[str, helm.Define]] = {}
+        self._templates: dict[tuple[str, int, int, helm.Dot], _Template] = {}
         self.overlays = Overlays()
 
     def _walk(self):
@@ -196,7 +197,7 @@ class Origins:
         the rest of the path inside it."""
         lines = self._text_lines(template)
         first, last = _document_of_kind(lines, resource.kind)
-        source = _Template(template, lines, helm.actions(lines, 0, len(lines)))
+        source = self._template_actions(template, 0, len(lines), helm.TOP)
         found, reference = self._search(source, first, last, resource, path, 0, ())
         return found or Location(_display(template), first + 1, 1), reference
 
@@ -255,14 +256,21 @@ class Origins:
                 if call is None or call[0] not in defines or call[0] in including:
                     continue
                 define = defines[call[0]]
-                lines = self._text_lines(define.file)
-                body = _Template(define.file, lines, helm.actions(lines, define.begin, define.end, call[1]))
+                body = self._template_actions(define.file, define.begin, define.end, call[1])
                 inside = self._search(
                     body, define.begin, define.end, resource, path, depth, (*including, call[0])
                 )
                 if inside[0] is not None:
                     return inside
         return None, None
+
+    def _template_actions(self, file: str, begin: int, end: int, dot: helm.Dot) -> _Template:
+        """Lines `begin` to `end` of a template file with their actions, `.` being `dot` at `begin`."""
+        key = (file, begin, end, dot)
+        if key not in self._templates:
+            lines = self._text_lines(file)
+            self._templates[key] = _Template(file, lines, helm.actions(lines, begin, end, dot))
+        return self._templates[key]
 
     def _defines(self, template: str) -> dict[str, helm.Define]:
         """The named templates a template can include: those of its chart and of the charts around it."""

@@ -256,6 +256,7 @@ def _run_scan(
         ],
         helm_set=[*config.get("helm-set", []), *helm_set],
         helm_ci_values=helm_ci_values or config.get("helm-ci-values", False),
+        helm_charts=config.chart_values(),
         config=config,
         baseline=baseline,
         report_files=report_files,
@@ -440,6 +441,7 @@ def config_command(paths, config_file) -> None:
         "helm-values": [],
         "helm-set": [],
         "helm-ci-values": False,
+        "charts": {},
         "unrendered-templates": "note",
     }
     for key, default in defaults.items():

@@ -17,6 +17,8 @@ max-file-size: 50                  # MB
 helm-values: [deploy/values-prod.yaml]   # every chart rendered with these too (relative to here)
 helm-set: [image.tag=1.4.2]
 helm-ci-values: true               # also render each chart with its ci/*-values.yaml
+charts:                            # one chart's own values, besides the ones above (relative to here)
+  deploy/charts/web: {values: [deploy/values-prod.yaml], set: [image.tag=1.4.2]}
 unrendered-templates: error        # a template outside any chart is PR001, not a note
 checks:                            # the organisation's own policies as JSON Schema (see custom.py)
   ACME001: {name: …, level: warning, section: 3, target: Workload, message: …, description: …, schema: …}
@@ -60,6 +62,17 @@ SCHEMA: dict[str, Any] = {
         "helm-values": {"type": "array", "items": {"type": "string"}},
         "helm-set": {"type": "array", "items": {"type": "string", "pattern": "="}},
         "helm-ci-values": {"type": "boolean"},
+        "charts": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "values": {"type": "array", "items": {"type": "string"}},
+                    "set": {"type": "array", "items": {"type": "string", "pattern": "="}},
+                },
+            },
+        },
         "unrendered-templates": {"enum": ["note", "error"]},
         "checks": {"type": "object"},  # each definition is validated when it is compiled
     },
@@ -98,6 +111,16 @@ class Config:
             )
             for glob, rules in self.get("per-path-ignores", {}).items()
         ]
+
+    def chart_values(self) -> dict[str, tuple[list[str], list[str]]]:
+        """The values files and `--set` values of each chart of `charts:`, by the chart's real path."""
+        return {
+            os.path.realpath(os.path.join(self.directory, chart)): (
+                [os.path.relpath(os.path.join(self.directory, file)) for file in own.get("values", [])],
+                list(own.get("set", [])),
+            )
+            for chart, own in self.get("charts", {}).items()
+        }
 
     @property
     def options(self) -> dict[str, Any]:
@@ -204,7 +227,22 @@ def load(path: str) -> Config:
     except OSError as error:
         raise ConfigError(f"{path}: cannot read: {error.strerror or error}") from None
     settings = validate(settings if settings is not None else {}, path)
+    _check_charts(settings.get("charts", {}), path, line_of)
     return Config(path, settings, _custom_checks(settings.get("checks", {}), path, line_of))
+
+
+def _check_charts(charts: dict[str, Any], path: str, line_of: Callable[[KeyPath], int]) -> None:
+    """Each chart of `charts:` is a directory holding Chart.yaml, and each of its values files exists."""
+    directory = os.path.dirname(os.path.abspath(path))
+    for chart, own in charts.items():
+        where = f"{path}:{line_of(('charts', chart))}: charts: {chart}"
+        if not os.path.isfile(os.path.join(directory, chart, "Chart.yaml")):
+            raise ConfigError(
+                f"{where}: no Helm chart there (no Chart.yaml in {os.path.join(directory, chart)})"
+            )
+        for file in own.get("values", []):
+            if not os.path.isfile(os.path.join(directory, file)):
+                raise ConfigError(f"{where}: values: {file} does not exist (relative to {directory})")
 
 
 def _custom_checks(

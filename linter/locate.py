@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from prodready import helm
 from prodready.callers import at_caller, merge_instances
 from prodready.helm import dependency_position
 from prodready.kubernetes import dig, mapping
@@ -35,8 +36,7 @@ def _display(path: str) -> str:
     return path if relative.startswith(os.pardir) else relative
 
 
-# `{{ .Values.replicaCount }}`, `{{ .Values.image.tag | quote }}`, `{{- toYaml .Values.resources | nindent 12 }}`
-_VALUES_REFERENCE = re.compile(r"\{\{-?\s*(?:toYaml\s+)?\.Values\.([\w.]+)\s*(?:\|[^}]*)?-?\}\}")
+_MOST_INCLUDES = 8  # how deep named templates that include named templates are followed
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,8 @@ class Origins:
         self._lines: dict[str, list[str]] = {}
         self._resources: dict[str, list[Resource]] = {}
         self._values_documents: dict[str, tuple[Any, Positions] | None] = {}
+        self._chart_defines: dict[str, dict[str, helm.Define]] = {}
+        self._templates: dict[tuple[str, int, int, helm.Dot], _Template] = {}
         self.overlays = Overlays()
 
     def _walk(self):
@@ -124,7 +126,11 @@ class Origins:
             if template is None:
                 return _packaged_subchart(chart, resource.helm_source) if chart else None
             location, reference = self._in_template(template, resource, path)
-            values = self._in_values(chart.values if chart else [], reference) if reference else None
+            values = (
+                self._in_values(_values_files(chart, resource.helm_source), reference)
+                if chart and reference
+                else None
+            )
             if values is not None:
                 return values, [RelatedLocation(location, "template")]
             return location, []
@@ -143,11 +149,15 @@ class Origins:
             return base, []
         return None
 
-    def _in_values(self, files: list[str], reference: tuple[KeyPath, KeyPath]) -> Location | None:
-        """The line in the last of `files` that sets the values key a template line reads, down the
-        rest of the path inside that value."""
-        key, rest = reference
-        for file in reversed(files):
+    def _in_values(
+        self, files: list[tuple[str, KeyPath]], reference: tuple[KeyPath, KeyPath]
+    ) -> Location | None:
+        """The line in the last of `files` that sets the values key a template line reads (below the
+        file's prefix: a parent chart's values set a subchart's under its name), down the rest of the
+        path inside that value."""
+        reference_key, rest = reference
+        for file, prefix in reversed(files):
+            key = prefix + reference_key
             if file not in self._values_documents:
                 self._values_documents[file] = _values_document(file)
             document = self._values_documents[file]
@@ -180,35 +190,95 @@ class Origins:
         self, template: str, resource: Resource, path: KeyPath
     ) -> tuple[Location, tuple[KeyPath, KeyPath] | None]:
         """The line of the key the finding is about, searched along the path inside the template's
-        document of the resource's kind, so that `resources:` under the right container of the right
-        object is found; where the template does not spell a key out, the nearest ancestor it does.
-        When that line takes its value from a values key (`{{ .Values.x }}`, `toYaml .Values.x`), also
-        that key and the rest of the path inside it."""
+        document of the resource's kind, each key inside the block of the one before, so that
+        `resources:` under the right container of the right object is found; a key the template leaves
+        to a named template it includes there is searched in that `define`. Where no template spells a
+        key out, the nearest ancestor one does. When that line takes its value from a values key
+        (`{{ .Values.x }}`, `toYaml .Values.x`, `toYaml .` inside `with .Values.x`), also that key and
+        the rest of the path inside it."""
         lines = self._text_lines(template)
         first, last = _document_of_kind(lines, resource.kind)
-        found = Location(_display(template), first + 1, 1)
-        search_from = first
-        for depth in range(len(path)):
-            pattern = _step_pattern(resource, path, depth)
+        source = self._template_actions(template, 0, len(lines), helm.TOP)
+        found, reference = self._search(source, first, last, resource, path, 0, ())
+        return found or Location(_display(template), first + 1, 1), reference
+
+    def _search(
+        self,
+        source: _Template,
+        begin: int,
+        end: int,
+        resource: Resource,
+        path: KeyPath,
+        depth: int,
+        including: tuple[str, ...],
+    ) -> tuple[Location | None, tuple[KeyPath, KeyPath] | None]:
+        """The line of `path[depth:]` between lines `begin` and `end` of a template (None when not even
+        its first key is there), and the values reference it writes, if any."""
+        found = None
+        search_from, block_end = begin, end
+        for step in range(depth, len(path)):
+            pattern = _step_pattern(resource, path, step)
             if pattern is None:
                 continue
-            found_at = _first_match(pattern, lines, search_from, last)
-            if found_at is None and isinstance(path[depth], int):
-                found_at = _only_templated_name(lines, search_from, last)
+            found_at = _first_match(pattern, source.lines, search_from, block_end)
+            if found_at is None and isinstance(path[step], int):
+                found_at = _only_templated_name(source.lines, search_from, block_end)
             if found_at is None:
-                break
+                inside = self._in_included(source, search_from, block_end, resource, path, step, including)
+                return inside if inside[0] is not None else (found, None)
             number, match = found_at
-            search_from = number
             found = Location(
-                _display(template), number + 1, len(match.group(1)) + len(match.group(2) or "") + 1
+                _display(source.file), number + 1, len(match.group(1)) + len(match.group(2) or "") + 1
             )
-            following = lines[number + 1] if number + 1 < last else ""
-            reference = _VALUES_REFERENCE.search(lines[number][match.end() :]) or (
-                _VALUES_REFERENCE.search(following) if "toYaml" in following else None
-            )
+            reference = source.values_reference(number, match.end(), block_end)
             if reference:
-                return found, (tuple(reference.group(1).split(".")), path[depth + 1 :])
+                return found, (reference, path[step + 1 :])
+            search_from, block_end = number, _block_end(source.lines, number, block_end)
         return found, None
+
+    def _in_included(
+        self,
+        source: _Template,
+        begin: int,
+        end: int,
+        resource: Resource,
+        path: KeyPath,
+        depth: int,
+        including: tuple[str, ...],
+    ) -> tuple[Location | None, tuple[KeyPath, KeyPath] | None]:
+        """`path[depth:]` in the named templates that lines `begin` to `end` include, the first that
+        writes its first key."""
+        if len(including) >= _MOST_INCLUDES:
+            return None, None
+        defines = self._defines(source.file)
+        for number in range(begin, end):
+            for action in source.actions.get(number, []):
+                call = helm.included(action)
+                if call is None or call[0] not in defines or call[0] in including:
+                    continue
+                define = defines[call[0]]
+                body = self._template_actions(define.file, define.begin, define.end, call[1])
+                inside = self._search(
+                    body, define.begin, define.end, resource, path, depth, (*including, call[0])
+                )
+                if inside[0] is not None:
+                    return inside
+        return None, None
+
+    def _template_actions(self, file: str, begin: int, end: int, dot: helm.Dot) -> _Template:
+        """Lines `begin` to `end` of a template file with their actions, `.` being `dot` at `begin`."""
+        key = (file, begin, end, dot)
+        if key not in self._templates:
+            lines = self._text_lines(file)
+            self._templates[key] = _Template(file, lines, helm.actions(lines, begin, end, dot))
+        return self._templates[key]
+
+    def _defines(self, template: str) -> dict[str, helm.Define]:
+        """The named templates a template can include: those of its chart and of the charts around it."""
+        chart = _chart_of(template)
+        if chart not in self._chart_defines:
+            self._chart_defines[chart] = helm.defines(chart)
+        return self._chart_defines[chart]
 
     # --- Kustomize ----------------------------------------------------------------------------------
 
@@ -239,6 +309,72 @@ class Origins:
         if len(named) == 1 or len(candidates) == 1:
             return (named or candidates)[0]
         return None
+
+
+@dataclass(frozen=True)
+class _Template:
+    """A template file, or the body of a `define` in one, with its actions."""
+
+    file: str
+    lines: list[str]
+    actions: dict[int, list[helm.Action]]
+
+    def values_reference(self, number: int, column: int, end: int) -> KeyPath | None:
+        """The values key that line `number` writes after `column`, or that the next line writes as a
+        block (`toYaml`)."""
+        for action in self.actions.get(number, []):
+            if action.start >= column and (key := helm.values_reference(action)):
+                return key
+        if number + 1 < end:
+            for action in self.actions.get(number + 1, []):
+                if action.text.startswith("toYaml") and (key := helm.values_reference(action)):
+                    return key
+        return None
+
+
+def _block_end(lines: list[str], number: int, end: int) -> int:
+    """Past the last line of the YAML block that line `number` opens: the lines indented deeper (a
+    sequence may sit at its key's indentation), template actions on lines of their own wherever they are."""
+    line = lines[number]
+    indent = len(line) - len(line.lstrip())
+    item = line.lstrip().startswith("- ")
+    for following in range(number + 1, end):
+        text = lines[following].strip()
+        if not text or text.startswith(("#", "{{")):
+            continue
+        inner = len(lines[following]) - len(lines[following].lstrip())
+        if inner > indent or (inner == indent and not item and text.startswith("- ")):
+            continue
+        return following
+    return end
+
+
+def _chart_of(template: str) -> str:
+    """The top chart directory a template belongs to: above `templates/`, and above any `charts/` that
+    holds it as a subchart."""
+    directory = os.path.dirname(template)
+    while os.path.basename(directory) != "templates" and os.path.dirname(directory) != directory:
+        directory = os.path.dirname(directory)
+    chart = os.path.dirname(directory)
+    while os.path.basename(os.path.dirname(chart)) == "charts" and os.path.isfile(
+        os.path.join(os.path.dirname(os.path.dirname(chart)), "Chart.yaml")
+    ):
+        chart = os.path.dirname(os.path.dirname(chart))
+    return chart
+
+
+def _values_files(chart: RenderedChart, helm_source: str) -> list[tuple[str, KeyPath]]:
+    """The values files a template's `.Values` come from, the last winning, each with the key it sets
+    them under: a subchart's own values.yaml, then its parents' files under its name."""
+    names = helm_source.split("/")[:-1]
+    subcharts = [names[n + 1] for n in range(1, len(names) - 1) if names[n] == "charts"]
+    files: list[tuple[str, KeyPath]] = []
+    for depth in range(len(subcharts), 0, -1):
+        directory = os.path.join(chart.directory, *(p for s in subcharts[:depth] for p in ("charts", s)))
+        values = os.path.join(directory, "values.yaml")
+        if os.path.isfile(values):
+            files.append((values, tuple(subcharts[depth:])))
+    return files + [(file, tuple(subcharts)) for file in chart.values]
 
 
 def _step_pattern(resource: Resource, path: KeyPath, depth: int) -> re.Pattern[str] | None:

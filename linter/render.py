@@ -30,6 +30,8 @@ RENDER_TIMEOUT = 120  # seconds for one chart or root: a template that loops mus
 class RenderOptions:
     helm_values: tuple[str, ...] = ()  # -f files for every chart, in order: later files win
     helm_set: tuple[str, ...] = ()  # --set KEY=VALUE for every chart
+    # one chart's own -f files and --set values, after those for every chart, by its real path
+    charts: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = field(default_factory=dict)
     ci_values: bool = False  # also render each chart with each of its ci/*-values.yaml (chart-testing)
     jobs: int = 1
     cache: bool = True
@@ -182,11 +184,12 @@ def _render_chart(
     name = os.path.basename(os.path.abspath(unit.directory))
     if not _RELEASE_NAME.fullmatch(name):
         name = "release-name"  # what helm calls a release it is given no name for
-    values = [*options.helm_values, *([variant] if variant else [])]
+    own_values, own_set = options.charts.get(os.path.realpath(unit.directory), ((), ()))
+    values = [*options.helm_values, *own_values, *([variant] if variant else [])]
     arguments = [*command, name, unit.directory]
     for path in values:
         arguments += ["-f", path]
-    for setting in options.helm_set:
+    for setting in [*options.helm_set, *own_set]:
         arguments += ["--set", setting]
     label = f" -f {os.path.relpath(variant, unit.directory)}" if variant else ""
     rendering = Rendering(unit, f"{unit.directory} (helm template{label})", tuple(values))

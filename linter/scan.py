@@ -32,6 +32,8 @@ class ScanOptions:
     helm_values: list[str] = field(default_factory=list)  # -f for every chart rendered
     helm_set: list[str] = field(default_factory=list)  # --set for every chart rendered
     helm_ci_values: bool = False  # also render each chart with each of its ci/*-values.yaml
+    # one chart's own values files and --set values, besides those for every chart, by its real path
+    helm_charts: dict[str, tuple[list[str], list[str]]] = field(default_factory=dict)
     config: Config = field(default_factory=Config)
     baseline: str | None = None
     report_files: list[str] | None = None  # report only findings in these files; scan their units as context
@@ -129,6 +131,7 @@ def scan(
         RenderOptions(
             helm_values=tuple(options.helm_values),
             helm_set=tuple(options.helm_set),
+            charts={chart: (tuple(v), tuple(s)) for chart, (v, s) in options.helm_charts.items()},
             ci_values=options.helm_ci_values,
             jobs=options.jobs,
             cache=options.cache,

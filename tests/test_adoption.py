@@ -84,7 +84,7 @@ def test_configuration_errors_name_file_key_and_expectation(repo):
     assert result.exit_code == 2
     assert ".prodready.yaml: rules.PR203: 'loud' is not one of error, warning, note, off" in result.output
     (repo / ".prodready.yaml").write_text("selcet: [PR2]\n")
-    assert "expected one of: checks, exclude, fail-level" in run("scan", "deploy").output
+    assert "expected one of: charts, checks, exclude, fail-level" in run("scan", "deploy").output
 
 
 def test_config_show_says_where_values_come_from(repo):

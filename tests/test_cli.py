@@ -132,3 +132,25 @@ def test_rules_and_explain():
 
 def test_version():
     assert run("--version").output.startswith("prodready, version ")
+
+
+def test_a_chart_of_the_configuration_that_is_not_a_chart_is_a_configuration_error(workdir):
+    (workdir / ".prodready.yaml").write_text("charts:\n  deploy/charts/web:\n    values: [prod.yaml]\n")
+    result = run("scan", "deploy")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"prodready: error: configuration: {workdir / '.prodready.yaml'}:2: charts: deploy/charts/web: "
+        f"no Helm chart there (no Chart.yaml in {workdir / 'deploy' / 'charts' / 'web'})\n"
+    )
+    (workdir / "deploy" / "charts" / "web").mkdir(parents=True)
+    (workdir / "deploy" / "charts" / "web" / "Chart.yaml").write_text("apiVersion: v2\nname: web\n")
+    result = run("scan", "deploy")
+    assert result.exit_code == 2
+    assert "charts: deploy/charts/web: values: prod.yaml does not exist" in result.stderr
+    (workdir / ".prodready.yaml").write_text("charts:\n  deploy/charts/web:\n    value: [prod.yaml]\n")
+    result = run("scan", "deploy")
+    assert result.exit_code == 2
+    assert (
+        "charts.deploy/charts/web: Additional properties are not allowed ('value' was unexpected)"
+        in result.stderr
+    )

@@ -59,3 +59,57 @@ def test_kustomize_origin_annotation_points_into_the_base(monkeypatch):
         "base/deployment.yaml:15:11: warning PR202 container-missing-memory-limit: container 'api' has no memory limit",
         "    rendered.yaml:19:9: rendered manifest",
     ]
+
+
+def test_the_context_of_each_template_action_follows_with_else_range_and_dollar():
+    from prodready import helm
+
+    lines = [
+        "{{- with .Values.web }}",
+        "replicas: {{ .replicas }}",
+        "  {{- with .resources }}{{ toYaml . | nindent 2 }}{{- end }}",
+        "image: {{ $.Values.image | quote }}",
+        "{{- else }}",
+        "replicas: {{ .Values.replicaCount }}",
+        "{{- end }}",
+        "{{- range .Values.extra }}{{ .name }}{{- end }}",
+        "{{- with $web := .Values.web }}{{ .port }}{{ end }}",
+        '{{ include "web.labels" . }} {{ template "web.name" $ }} {{ include "x" (dict) }}',
+    ]
+    found = helm.actions(lines, 0, len(lines))
+    references = [[helm.values_reference(action) for action in found[n]] for n in range(len(lines))]
+    assert references == [
+        [None],
+        [("web", "replicas")],
+        [None, ("web", "resources"), None],
+        [("image",)],
+        [None],
+        [("replicaCount",)],
+        [None],
+        [None, None, None],
+        [None, ("web", "port"), None],
+        [None, None, None],
+    ]
+    assert [helm.included(action) for action in found[9]] == [
+        ("web.labels", ()),
+        ("web.name", ()),
+        ("x", None),
+    ]
+
+
+def test_a_named_template_is_found_in_the_chart_and_its_subcharts(tmp_path):
+    from prodready import helm
+
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "_helpers.tpl").write_text(
+        '{{- define "a" -}}\n{{- if .x }}\nx: 1\n{{- end }}\n{{- end }}\n{{ define "b" }}y: 2{{ end }}\n'
+    )
+    (tmp_path / "charts" / "sub" / "templates").mkdir(parents=True)
+    (tmp_path / "charts" / "sub" / "templates" / "_x.tpl").write_text('{{ define "a" }}\n{{ end }}\n')
+    (tmp_path / "charts" / "sub" / "templates" / "_y.tpl").write_text('{{ define "c" }}\nz: 3\n{{ end }}\n')
+    helpers = str(tmp_path / "templates" / "_helpers.tpl")
+    assert helm.defines(str(tmp_path)) == {
+        "a": helm.Define(helpers, 1, 4),
+        "b": helm.Define(helpers, 6, 6),  # a one-line define: no line of its own to point at
+        "c": helm.Define(str(tmp_path / "charts" / "sub" / "templates" / "_y.tpl"), 1, 2),
+    }

@@ -107,3 +107,30 @@ def test_a_warm_scan_renders_nothing_that_did_not_change(monkeypatch, tmp_path) 
 
     monkeypatch.setattr(prodready.render, "_run", no_engine_runs)
     assert CliRunner().invoke(main, ["scan", "chart", "kustomize", "--select", "PR202,PR301"]).output == cold
+
+
+def test_a_chart_of_the_configuration_is_rendered_with_its_own_values_and_they_are_located(
+    monkeypatch, tmp_path
+) -> None:
+    needs("helm")
+    monkeypatch.chdir(RENDER)
+    (tmp_path / "prod.yaml").write_text("resources:\n  requests:\n    memory: 512Mi\n")
+    shop = os.path.relpath(RENDER / "chart" / "shop", tmp_path)
+    config = tmp_path / ".prodready.yaml"
+    config.write_text(f"charts:\n  {shop}:\n    values: [prod.yaml]\n    set: [replicaCount=3]\n")
+    arguments = ["scan", "chart/shop", "chart-helpers/web", "--no-cache", "--config", str(config)]
+    result = CliRunner().invoke(main, [*arguments, "--select", "PR204,PR301"])
+    prod = os.path.relpath(tmp_path / "prod.yaml")
+    assert [line for line in result.output.splitlines() if not line.startswith(" ")] == [
+        f"{prod}:3:5: error PR204 requests-exceed-limits: container 'web' requests 512Mi memory, more than its limit 256Mi",
+        "chart-helpers/web/values.yaml:3:3: warning PR301 single-replica: Deployment 'web-web' runs 1 replica: one node drain or crash takes it down",
+        "chart-helpers/web/values.yaml:6:7: error PR204 requests-exceed-limits: container 'web' requests 1Gi memory, more than its limit 256Mi",
+        "chart-helpers/web/values.yaml:17:7: error PR204 requests-exceed-limits: container 'sidecar' requests 2Gi memory, more than its limit 1Gi",
+        "chart-helpers/web/values.yaml:21:3: note PR301 single-replica: StatefulSet 'web-cache' runs 1 replica: nothing sends it requests (it declares no port and no Service selects it), so a node drain or crash pauses its work rather than failing requests",
+        "chart/shop/charts/cache/templates/statefulset.yaml:6:3: note PR301 single-replica: StatefulSet 'shop-cache' runs 1 replica: nothing sends it requests (it declares no port and no Service selects it), so a node drain or crash pauses its work rather than failing requests",
+        "Found 6 findings (3 errors, 1 warning, 2 notes) in 2 files, 6 resources.",
+    ]
+    assert result.output.splitlines()[1:3] == [
+        "    chart/shop/templates/deployment.yaml:32:11: template",
+        "    chart/shop (helm template):48:15: rendered manifest",
+    ]

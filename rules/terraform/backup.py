@@ -89,7 +89,7 @@ def rds_backup_retention(database: Resource, backup_retention_days: int) -> Iter
             f"{database.address} does not set backup_retention_period, so AWS keeps backups for 1 day: "
             "a bad migration found after a weekend cannot be undone",
             database,
-            (),
+            ("backup_retention_period",),
         )
         return
     days = number(retention)
@@ -149,7 +149,7 @@ def deletion_protection_disabled(store: Resource) -> Iterator[Problem]:
             f"{store.address} does not set {attribute} = true: one mistaken destroy or rename deletes it "
             "with all its data",
             store,
-            (),
+            (attribute,),
         )
     elif boolean(protection) is False:
         yield Problem(
@@ -444,7 +444,7 @@ def no_backup_plan_coverage(store: Resource, index: Index) -> Iterator[Problem]:
         return
     if not index.in_configuration(store, "aws_backup_plan"):
         yield Problem(
-            f"{store.address} is in no AWS Backup plan, and this module defines none: unless backups are "
+            f"{store.address} is in no AWS Backup plan, and this configuration defines none: unless backups are "
             "managed elsewhere, losing the account or region loses the data",
             store,
             (),
@@ -452,7 +452,7 @@ def no_backup_plan_coverage(store: Resource, index: Index) -> Iterator[Problem]:
         )
         return
     yield Problem(
-        f"{store.address} is selected by no aws_backup_selection: the module's backup plan does not "
+        f"{store.address} is selected by no aws_backup_selection: the configuration's backup plan does not "
         "protect it",
         store,
         (),
@@ -566,7 +566,7 @@ def elasticache_no_snapshots(cache: Resource) -> Iterator[Problem]:
             f"{cache.address} sets no snapshot_retention_limit, so it takes no snapshots: a flush or a lost "
             "node loses its data for good",
             cache,
-            (),
+            ("snapshot_retention_limit",),
         )
     elif number(limit) == 0:
         yield Problem(

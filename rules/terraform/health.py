@@ -76,7 +76,7 @@ def target_group_health_check(group: Resource) -> Iterator[Problem]:
             f"{group.address} has no health_check block: the load balancer probes `/` with defaults, "
             "which say nothing about whether the application can serve",
             group,
-            (),
+            ("health_check",),
         )
         return
     for position, check in each_block(group.body, "health_check"):

@@ -48,7 +48,7 @@ def eks_control_plane_logging(cluster: Resource) -> Iterator[Problem]:
             f"{cluster.address} enables no control plane logs: API calls and audit events of the cluster "
             "are not recorded anywhere",
             cluster,
-            (),
+            ("enabled_cluster_log_types",),
         )
         return
     if not isinstance(log_types, list):
@@ -104,7 +104,7 @@ def lb_access_logs_disabled(balancer: Resource) -> Iterator[Problem]:
         yield Problem(
             f"{balancer.address} has no access_logs: failed and slow requests leave no record to investigate",
             balancer,
-            (),
+            ("access_logs",),
         )
         return
     enabled = value(access_logs, 0, "enabled")
@@ -155,7 +155,7 @@ def log_group_no_retention(group: Resource) -> Iterator[Problem]:
         yield Problem(
             f"{group.address} has no retention_in_days: its logs are kept, and billed, forever",
             group,
-            (),
+            ("retention_in_days",),
         )
     elif number(retention) == 0:
         yield Problem(
@@ -205,7 +205,7 @@ def lambda_no_tracing(function: Resource) -> Iterator[Problem]:
             f"{function.address} has no tracing_config: slow or failing invocations cannot be followed "
             "through the services they call",
             function,
-            (),
+            ("tracing_config",),
         )
         return
     mode = value(tracing, 0, "mode")
@@ -262,7 +262,7 @@ def apigw_stage_no_tracing(stage: Resource) -> Iterator[Problem]:
             f"{stage.address} does not enable X-Ray tracing: API latency cannot be split between the gateway "
             "and its integrations",
             stage,
-            (),
+            ("xray_tracing_enabled",),
         )
     elif boolean(tracing) is False:
         yield Problem(
@@ -277,7 +277,7 @@ def apigw_stage_no_tracing(stage: Resource) -> Iterator[Problem]:
             f"{stage.address} has no access_log_settings: requests to the API and their status codes are "
             "not recorded",
             stage,
-            (),
+            ("access_log_settings",),
         )
 
 

@@ -58,7 +58,7 @@ def ecs_no_rollback(service: Resource) -> Iterator[Problem]:
             f"{service.address} has no deployment circuit breaker: a release whose tasks fail to start is "
             "retried forever and never rolled back",
             service,
-            (),
+            ("deployment_circuit_breaker",),
         )
         return
     enable = value(body, "deployment_circuit_breaker", 0, "enable")

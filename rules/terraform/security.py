@@ -493,7 +493,7 @@ def elasticache_unencrypted(group: Resource) -> Iterator[Problem]:
             f"{group.address} is encrypted neither at rest nor in transit: cached sessions and tokens cross the "
             "network and sit in backups in clear text",
             group,
-            (),
+            ("at_rest_encryption_enabled",),
         )
         return
     for attribute, what, _ in missing:

@@ -106,6 +106,15 @@ def _descriptor(meta: RuleMeta) -> sarif.ReportingDescriptor:
     )
 
 
+def _logical(finding: Finding) -> list[sarif.LogicalLocation] | None:
+    """A Terraform instance's address (`module.queue["a"].aws_sqs_queue.this`): the line alone does not
+    say which instance of a module a finding is about."""
+    resource = finding.resource
+    if resource is None or resource.instance is None:
+        return None
+    return [sarif.LogicalLocation(fully_qualified_name=resource.address, kind="resource")]
+
+
 def _result(finding: Finding, rule_index: int) -> sarif.Result:
     related = [
         sarif.Location(
@@ -118,7 +127,9 @@ def _result(finding: Finding, rule_index: int) -> sarif.Result:
         rule_index=rule_index,
         level=_LEVELS[finding.level],
         message=sarif.Message(text=finding.message),
-        locations=[sarif.Location(physical_location=_physical(finding.location))],
+        locations=[
+            sarif.Location(physical_location=_physical(finding.location), logical_locations=_logical(finding))
+        ],
         related_locations=related or None,
         partial_fingerprints={FINGERPRINT_KEY: finding.fingerprint},
         suppressions=[

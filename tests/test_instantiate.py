@@ -1,0 +1,182 @@
+"""Terraform configurations instantiated: module sources, instances, values as Terraform evaluates them,
+and findings at the line a person edits. The rule fixtures (fixtures/PR650/modules and others) pin the
+caller lines; these tests pin what they cannot."""
+
+import json
+import os
+
+import pytest
+from prodready.model import UNKNOWN
+from prodready.scan import ScanOptions, scan
+from prodready.sources.hcl import parse_hcl
+from prodready.sources.terraform import Evaluator
+
+DATABASE = """\
+variable "name" {
+  type = string
+}
+
+resource "aws_db_instance" "this" {
+  identifier          = var.name
+  engine              = "postgres"
+  instance_class      = "db.r6g.large"
+  skip_final_snapshot = true
+}
+"""
+
+
+def write(root, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+def findings(paths, rule="PR652"):
+    result = scan([str(p) for p in paths], ScanOptions(select=[rule], cache=False, jobs=1))
+    return result, [
+        (os.path.relpath(f.location.file), f.location.line, f.message.split(":")[0], f.related)
+        for f in result.findings
+    ]
+
+
+def test_a_module_outside_the_scanned_tree_is_pointed_at_through_its_call(tmp_path, monkeypatch):
+    write(
+        tmp_path,
+        {
+            "modules/db/main.tf": DATABASE,
+            "app/main.tf": 'module "orders" {\n  source = "../modules/db"\n  name = "orders"\n}\n',
+        },
+    )
+    monkeypatch.chdir(tmp_path)
+    _, found = findings(["app"])
+    [(file, line, message, related)] = found
+    assert (file, line) == ("app/main.tf", 1)
+    assert message == "module.orders.aws_db_instance.this sets skip_final_snapshot = true"
+    assert [(os.path.relpath(r.location.file), r.location.line) for r in related] == [
+        ("modules/db/main.tf", 9)
+    ]
+
+
+def test_modules_terraform_init_installed_are_read_and_never_scanned_on_their_own(tmp_path, monkeypatch):
+    manifest = {
+        "Modules": [
+            {"Key": "", "Source": "", "Dir": "."},
+            {"Key": "db", "Source": "registry.terraform.io/acme/db/aws", "Dir": ".terraform/modules/db"},
+        ]
+    }
+    write(
+        tmp_path,
+        {
+            "main.tf": 'module "db" {\n  source  = "acme/db/aws"\n  version = "1.0.0"\n  name    = "orders"\n}\n',
+            ".terraform/modules/modules.json": json.dumps(manifest),
+            ".terraform/modules/db/main.tf": DATABASE,
+        },
+    )
+    monkeypatch.chdir(tmp_path)
+    result, found = findings(["."])
+    assert [(file, line) for file, line, _, _ in found] == [("main.tf", 1)]
+    assert not result.notifications
+
+
+def test_a_module_not_on_disk_is_a_note_and_its_call_stays_context(tmp_path, monkeypatch):
+    write(tmp_path, {"main.tf": 'module "vpc" {\n  source = "terraform-aws-modules/vpc/aws"\n}\n'})
+    monkeypatch.chdir(tmp_path)
+    result, found = findings(["."])
+    assert not found
+    [note] = [n.message for n in result.notifications]
+    assert note.startswith("module.vpc (terraform-aws-modules/vpc/aws) at main.tf:1 is not on disk")
+    assert "terraform init" in note
+
+
+def test_a_module_that_calls_itself_is_an_error_naming_the_calls(tmp_path, monkeypatch):
+    write(
+        tmp_path,
+        {
+            "main.tf": 'module "loop" {\n  source = "./inner"\n}\n',
+            "inner/main.tf": 'module "again" {\n  source = "../inner"\n}\n',
+        },
+    )
+    monkeypatch.chdir(tmp_path)
+    result = scan(["."], ScanOptions(select=["PR001"], cache=False, jobs=1))
+    [finding] = result.findings
+    assert (os.path.relpath(finding.location.file), finding.location.line) == ("inner/main.tf", 1)
+    assert finding.message == "module call chain module.loop → module.again calls itself; not instantiated"
+
+
+def test_a_called_module_is_judged_only_through_its_callers(tmp_path, monkeypatch):
+    child = DATABASE.replace("skip_final_snapshot = true", "skip_final_snapshot = var.skip").replace(
+        'variable "name"', 'variable "skip" {\n  default = true\n}\nvariable "name"'
+    )
+    write(
+        tmp_path,
+        {
+            "modules/db/main.tf": child,
+            "main.tf": 'module "db" {\n  source = "./modules/db"\n  name = "x"\n  skip = false\n}\n',
+        },
+    )
+    monkeypatch.chdir(tmp_path)
+    _, found = findings(["."])
+    assert found == []
+
+
+def test_instances_have_their_own_fingerprints_that_survive_moved_lines(tmp_path, monkeypatch):
+    calls = (
+        'module "a" {\n  source = "./db"\n  name = "a"\n}\nmodule "b" {\n  source = "./db"\n  name = "b"\n}\n'
+    )
+    write(tmp_path, {"db/main.tf": DATABASE, "main.tf": calls})
+    monkeypatch.chdir(tmp_path)
+    [merged] = scan(["."], ScanOptions(select=["PR652"], cache=False, jobs=1)).findings
+    assert merged.message.startswith(
+        "module.a.aws_db_instance.this (and 1 other instance: module.b.aws_db_instance.this) sets"
+    )
+    calls = calls.replace("}\n", "  skip = true\n}\n")
+    child = 'variable "skip" {}\n' + DATABASE.replace("= true", "= var.skip")
+    write(tmp_path, {"db/main.tf": child, "main.tf": calls})
+    first = scan(["."], ScanOptions(select=["PR652"], cache=False, jobs=1)).findings
+    write(tmp_path, {"db/main.tf": "\n\n" + child, "main.tf": "\n" + calls})
+    moved = scan(["."], ScanOptions(select=["PR652"], cache=False, jobs=1)).findings
+    assert [f.location.line for f in first] == [4, 9]
+    assert [f.location.line for f in moved] == [5, 10]
+    assert len({f.fingerprint for f in first}) == 2
+    assert [f.fingerprint for f in first] == [f.fingerprint for f in moved]
+
+
+def evaluate(text: str, **variables):
+    [attribute] = parse_hcl(f"x = {text}\n").attributes.values()
+    return Evaluator(variables, {}).value(attribute.expression)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ('try(var.m.missing, "fallback")', "fallback"),
+        ("try(var.m.a, 1)", 2),
+        ("can(var.m.missing)", False),
+        ("can(var.m.a)", True),
+        ('coalesce(null, "", "x")', "x"),
+        ("coalescelist([], [1])", [1]),
+        ('lookup(var.m, "b", 0)', 0),
+        ("one([])", None),
+        ("one([3])", 3),
+        ("length([var.unknown])", 1),
+        ("length(slice([var.unknown, 1, 2], 0, 1))", 1),
+        ('contains(keys(var.m), "a")', True),
+        ("[for k, v in var.m : k if v > 1]", ["a"]),
+        ("{ for k, v in var.m : upper(k) => v }", {"A": 2}),
+        ("var.list[*].name", ["p", "q"]),
+        ("flatten([[1], [2, [3]]])", [1, 2, 3]),
+        ('compact(["a", "", null])', ["a"]),
+        ('tobool("true")', True),
+        ('tonumber("7") + 1', 8),
+        ("var.unknown == null", UNKNOWN),
+        ("{ a = var.unknown } == null", False),
+        ('var.m.a > 1 ? "big" : "small"', "big"),
+        ("var.unknown ? 1 : 1", 1),
+        ("merge(var.m, { c = var.unknown })", {"a": 2, "c": UNKNOWN}),
+        ("var.m.missing", UNKNOWN),
+    ],
+)
+def test_functions_real_modules_lean_on(text, expected):
+    result = evaluate(text, m={"a": 2}, list=[{"name": "p"}, {"name": "q"}], unknown=UNKNOWN)
+    assert result == expected

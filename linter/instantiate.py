@@ -64,7 +64,8 @@ class Instantiated:
 class _Shape:
     """The blocks of one module directory, read once for all its instances."""
 
-    def __init__(self, files: list[ModuleFile]) -> None:
+    def __init__(self, files: list[ModuleFile], found: dict[int, list[Reference]]) -> None:
+        self.found = found  # the references in each expression, by identity: shared by every module
         self.files = [f for f in files if f.path.endswith(".tf")]
         self.all_files = files
         self.variables: dict[str, tuple[ModuleFile, Block]] = {}
@@ -86,6 +87,13 @@ class _Shape:
         self.local_expressions = {name: expression for name, (_, expression) in self.locals.items()}
         self._local_inputs: dict[str, list[str]] = {}
 
+    def references(self, expression: Any) -> list[Reference]:
+        """references_in(expression), once for each expression of the configuration."""
+        key = id(expression)
+        if key not in self.found:
+            self.found[key] = list(references_in(expression))
+        return self.found[key]
+
     def local_inputs(self, name: str) -> list[str]:
         """The variables a local reads, directly or through other locals."""
         if name not in self._local_inputs:
@@ -101,7 +109,7 @@ class _Shape:
         """The variables an expression reads; `iterators` says what `each`, `count` or a dynamic block's
         iterator reads."""
         names: list[str] = []
-        for reference in references_in(expression):
+        for reference in self.references(expression):
             root, steps = reference.steps[0], reference.steps
             if root == "var" and len(steps) > 1:
                 names.append(steps[1])
@@ -137,20 +145,31 @@ def _instances(block: Block, evaluator: Evaluator, bindings: dict) -> list[tuple
 _UNKNOWN_INSTANCE = ("[*]", {"count": {"index": UNKNOWN}, "each": {"key": UNKNOWN, "value": UNKNOWN}})
 
 
+@dataclass
+class _Shared:
+    """What every configuration of one scan shares: module shapes, the references of each expression,
+    what was already reported, and the module calls not on disk, by the root module that makes them."""
+
+    shapes: dict[str, _Shape] = field(default_factory=dict)
+    found: dict[int, list[Reference]] = field(default_factory=dict)
+    reported: set[tuple[str, int]] = field(default_factory=set)
+    missing: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # (file:line, what)
+
+
 class _Configuration:
     """One root module and everything it calls, instantiated on demand."""
 
-    def __init__(self, modules: TerraformModules, root: str, result: Instantiated, shapes: dict) -> None:
+    def __init__(self, modules: TerraformModules, root: str, result: Instantiated, shared: _Shared) -> None:
         self.modules = modules
         self.root = root
         self.result = result
-        self.shapes = shapes
-        self.reported: set[tuple[str, int]] = set()
+        self.shared = shared
 
     def shape(self, directory: str) -> _Shape:
-        if directory not in self.shapes:
-            self.shapes[directory] = _Shape(self.modules.modules[directory])
-        return self.shapes[directory]
+        shapes = self.shared.shapes
+        if directory not in shapes:
+            shapes[directory] = _Shape(self.modules.modules[directory], self.shared.found)
+        return shapes[directory]
 
     def child_directory(self, caller: _ModuleInstance, name: str, source: str | None) -> str | None:
         """Where the module a call names is: what `terraform init` recorded for it, or a local path."""
@@ -162,14 +181,14 @@ class _Configuration:
             return os.path.normpath(os.path.join(caller.directory, source))
         return None
 
-    def note_once(self, module_file: ModuleFile, block: Block, message: str) -> None:
-        if (module_file.path, block.line) not in self.reported:
-            self.reported.add((module_file.path, block.line))
-            self.result.notifications.append(Notification(message, module_file.path))
+    def not_on_disk(self, module_file: ModuleFile, block: Block, call: tuple[str, str]) -> None:
+        if (module_file.path, block.line) not in self.shared.reported:
+            self.shared.reported.add((module_file.path, block.line))
+            self.shared.missing.setdefault(self.root, []).append(call)
 
     def problem_once(self, module_file: ModuleFile, block: Block, message: str) -> None:
-        if (module_file.path, block.line) not in self.reported:
-            self.reported.add((module_file.path, block.line))
+        if (module_file.path, block.line) not in self.shared.reported:
+            self.shared.reported.add((module_file.path, block.line))
             location = Location(module_file.path, block.line, block.column)
             self.result.problems.append((INVALID_INPUT, Problem(message, location=location)))
 
@@ -283,13 +302,8 @@ class _ModuleInstance:
         directory = configuration.child_directory(self, name, source)
         if directory is None or directory not in configuration.modules.modules:
             shown = source if source is not None else "a source that is not a plain string"
-            configuration.note_once(
-                module_file,
-                block,
-                f"module.{name} ({shown}) at {module_file.path}:{block.line} is not on disk"
-                + (f" at {directory}" if directory else "")
-                + ": run `terraform init` to fetch it; what it creates is not checked and its outputs are unknown",
-            )
+            where = f"{os.path.relpath(module_file.path, configuration.root)}:{block.line}"
+            configuration.not_on_disk(module_file, block, (where, f"module.{name} ({shown}, {where})"))
             return None
         chain = self._ancestors()
         if directory in (instance.directory for instance in chain) or self.depth >= MAX_DEPTH:
@@ -400,7 +414,7 @@ class _ModuleInstance:
         variables (what the caller passed), locals, and other modules' outputs. `skip`: iterator names."""
         found: set[str] = set()
         prefix = self.address + "." if self.address else ""
-        for reference in references_in(expression):
+        for reference in self.shape.references(expression):
             steps = reference.steps
             root = steps[0]
             names = [step for step in steps if isinstance(step, str) and step != SPLAT]
@@ -490,6 +504,8 @@ class _ModuleInstance:
 
     def _resource_instances(self, module_file: ModuleFile, block: Block) -> Iterator[Resource]:
         made = _instances(block, self.evaluator, {})
+        if made == []:
+            return
         known = self.known and made is not None
         iterators = self.call_iterators(block)
         each = self.addresses_of_collection(block)
@@ -643,12 +659,17 @@ def _roots(modules: TerraformModules) -> list[str]:
     return sorted(directory for directory in modules.scanned if directory not in called)
 
 
+def _file_and_line(where: str) -> tuple[str, int]:
+    file, _, line = where.rpartition(":")
+    return file, int(line)
+
+
 def instantiate(modules: TerraformModules) -> Instantiated:
     """Every configuration among the scanned modules, instantiated."""
     result = Instantiated()
-    shapes: dict[str, _Shape] = {}
+    shared = _Shared()
     for root in _roots(modules):
-        configuration = _Configuration(modules, root, result, shapes)
+        configuration = _Configuration(modules, root, result, shared)
         try:
             result.resources.extend(_ModuleInstance(configuration, root).resources())
         except RecursionError:
@@ -658,4 +679,15 @@ def instantiate(modules: TerraformModules) -> Instantiated:
                 location=Location(files[0].path, 1, 1),
             )
             result.problems.append((INVALID_INPUT, problem))
+    for root, found in shared.missing.items():
+        calls = [what for _, what in sorted(found, key=lambda call: _file_and_line(call[0]))]
+        shown = "; ".join(calls[:3]) + (f"; and {len(calls) - 3} more" if len(calls) > 3 else "")
+        several = len(calls) > 1
+        result.notifications.append(
+            Notification(
+                f"{len(calls)} module call{'s' if several else ''} of the configuration in {root} "
+                f"{'are' if several else 'is'} not on disk ({shown}): what {'they create' if several else 'it creates'} "
+                f"is not checked and {'their' if several else 'its'} outputs are unknown; run `terraform init` there to check {'them' if several else 'it'}",
+            )
+        )
     return result

@@ -171,7 +171,7 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "slice": lambda items, start, end: items[start:end] if 0 <= start <= end <= len(items) else _error(),
     "one": _one,
     "reverse": lambda items: items[::-1],
-    "range": lambda *bounds: list(range(*map(int, bounds))),
+    "range": lambda *bounds: _range(*map(int, bounds)),
     "zipmap": lambda names, items: dict(zip(names, items, strict=True)),
     "join": _join,
     "split": lambda separator, text: text.split(separator),
@@ -194,6 +194,13 @@ _SHALLOW = {
     *("length", "keys", "values", "lookup", "contains", "element", "slice", "one"),
     *("concat", "merge", "flatten", "tolist", "tomap", "reverse", "compact"),
 }
+
+
+def _range(*bounds: int) -> list[int]:
+    numbers = range(*bounds)
+    if len(numbers) > 1024:  # Terraform's own limit
+        raise EvaluationError("range() of more than 1024 numbers")
+    return list(numbers)
 
 
 def _error() -> Any:
@@ -289,14 +296,12 @@ class Evaluator:
         self.directory = directory
 
     def value(self, expression: Any, bindings: dict[str, Any] | None = None) -> Any:
-        """The value of an expression; UNKNOWN where it cannot be known, where Terraform would reject it,
-        or where it would be larger than any real configuration (locals that double each other are a
-        bomb, not a setting)."""
+        """The value of an expression; UNKNOWN where it cannot be known, or where Terraform would reject it."""
         try:
             result = self._evaluate(expression, bindings or {})
         except (EvaluationError, RecursionError):
             return UNKNOWN
-        return result if _within_budget(result) else UNKNOWN
+        return result
 
     def _evaluate(self, expression: Any, bindings: dict[str, Any]) -> Any:
         kind = type(expression)
@@ -368,7 +373,12 @@ class Evaluator:
             if name not in self.local_expressions:
                 return UNKNOWN
             self.locals[name] = UNKNOWN  # a cycle reads UNKNOWN instead of recursing forever
-            self.locals[name] = self.value(self.local_expressions[name])
+            found = self.value(self.local_expressions[name])
+            # Locals that double each other are a bomb, not a setting; what other expressions build
+            # from them grows no faster than their text (a `for` checks its own result).
+            if isinstance(found, (list, dict)) and not _within_budget(found):
+                found = UNKNOWN
+            self.locals[name] = found
         return self.locals[name]
 
     def _for(self, expression: ForExpr, bindings: dict[str, Any]) -> Any:

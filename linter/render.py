@@ -224,6 +224,7 @@ def _absolute_origins(data: bytes, wrapper: str) -> bytes:
     return "\n".join(lines).encode()
 
 
+_ACCUMULATION = re.compile(r"recursed accumulation of path '([^']*)': ")
 _MISSING = re.compile(r"lstat (?P<path>\S+): no such file or directory")
 
 
@@ -237,13 +238,20 @@ def _kustomize_problem(unit: Unit, message: str) -> Problem:
             if os.path.basename(file) not in KUSTOMIZATION_FILES:
                 continue
             reference = os.path.relpath(path, os.path.dirname(file))
+            # The entry that names the missing path, or a file inside it (`configurations: [dir/x.yaml]`).
+            entry = re.compile(rf"(?:^|[\s'\"])({re.escape(reference)}(?:/[^\s'\"]*)?)(?:['\"\s]|$)")
             for number, line in enumerate(lines_of(file), start=1):
-                if re.search(rf"(^|[\s'\"]){re.escape(reference)}(['\"\s]|$)", line):
-                    text = f"the kustomization does not build: {reference} does not exist (generated and not committed?)"
-                    return Problem(
-                        text, location=Location(os.path.relpath(file), number, line.find(reference) + 1)
-                    )
-    return Problem(f"the kustomization does not build: {message}", location=Location(unit.file, 1, 1))
+                named = entry.search(line)
+                if named:
+                    text = f"the kustomization does not build: {named.group(1)} does not exist (generated and not committed?)"
+                    return Problem(text, location=Location(os.path.relpath(file), number, named.start(1) + 1))
+    # kustomize wraps the cause in one "accumulating resources" clause per level of the tree.
+    *_, directory, cause = [""] + _ACCUMULATION.split(message)
+    where = f"in {directory}: " if directory else ""
+    return Problem(
+        f"the kustomization does not build: {where}{cause}",
+        location=Location(os.path.relpath(unit.file), 1, 1),
+    )
 
 
 def _render_kustomization(unit: Unit, options: RenderOptions, engine: tuple[list[str], str]) -> Rendering:
@@ -274,6 +282,9 @@ def _build(unit: Unit, command: list[str]) -> tuple[bytes | None, str]:
                 f"resources:\n- {relative}\nbuildMetadata: [originAnnotations, transformerAnnotations]\n"
             )
         data, error = _run([*command, wrapper])
+        if data is None:  # name the user's paths as they would, not through the wrapper
+            error = error.replace(f"'{relative}'", f"'{unit.directory}'")
+            error = error.replace(os.getcwd() + os.sep, "").replace(f"'{os.getcwd()}'", "'.'")
         return (_absolute_origins(data, wrapper) if data is not None else None), error
 
 

@@ -623,13 +623,14 @@ class _BodyBuilder:
         content = next((child for child in block.blocks if child.type == "content"), None)
         items = self.evaluator.value(for_each.expression, bindings) if for_each else UNKNOWN
         iterator = _iterator(block)
+        if self.origins is not None and for_each is not None:
+            # Whether the blocks exist is the caller's choice when an input decides it, even none of them.
+            origin = self.instance.origin(for_each.expression, items, iterators)
+            if origin is not None:
+                self.origins.setdefault(id(body), {}).setdefault(block_type, origin)
         if content is None or items is UNKNOWN or not isinstance(items, (list, dict)):
             body[block_type] = UNKNOWN
             marks.setdefault(block_type, mark(block.line, block.column))
-            if self.origins is not None and for_each is not None:
-                origin = self.instance.origin(for_each.expression, UNKNOWN, iterators)
-                if origin is not None:
-                    self.origins.setdefault(id(body), {})[block_type] = origin
             return
         inner_iterators = {
             **iterators,

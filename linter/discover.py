@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from prodready.helm import chart_names
 from prodready.kustomization import Kustomization, kustomization_file, read
 from prodready.model import INVALID_INPUT, STDIN, Location, Notification, Problem
 
@@ -134,7 +136,55 @@ def discover(
     if exclude:
         files = [source for source in files if not _excluded(source.path, exclude, base)]
     files = [source for source in _unique(files) if os.path.abspath(source.path) not in judged_through_roots]
-    return Discovery(sorted(files, key=lambda source: source.path), units, [], problems)
+    units, notifications = _not_rendered_again(units, files)
+    return Discovery(sorted(files, key=lambda source: source.path), units, notifications, problems)
+
+
+_SOURCE_COMMENT = re.compile(r"^# Source: ([^/\s]+)/templates/(\S+)", re.MULTILINE)
+
+
+def _not_rendered_again(units: list[Unit], files: list[SourceFile]) -> tuple[list[Unit], list[Notification]]:
+    """The units without the charts whose `helm template` output is already among the scanned files
+    (its `# Source:` comments name the chart's templates): that output is checked as it is, with the
+    values it was rendered with, and its findings point at the chart's templates."""
+    charts = [unit for unit in units if unit.kind == "helm"]
+    if not charts:
+        return units, []
+    sources: dict[tuple[str, str], list[str]] = {}
+    for source in files:
+        if source.kind != "yaml" or source.path == STDIN:
+            continue
+        try:
+            with open(source.path, "rb") as handle:
+                head = handle.read(65536).decode("utf-8", "replace")
+        except OSError:
+            continue  # load reports it
+        for name, template in set(_SOURCE_COMMENT.findall(head)):
+            sources.setdefault((name, template), []).append(source.path)
+    kept, notifications = [], []
+    for unit in units:
+        rendered = sorted(
+            {
+                path
+                for (name, template), paths in sources.items()
+                if unit.kind == "helm"
+                and name in chart_names(unit.directory)
+                and os.path.isfile(os.path.join(unit.directory, "templates", template))
+                for path in paths
+            }
+        )
+        if not rendered:
+            kept.append(unit)
+            continue
+        shown = ", ".join(rendered[:3]) + (f" and {len(rendered) - 3} more" if len(rendered) > 3 else "")
+        notifications.append(
+            Notification(
+                f"{unit.directory} was not rendered: its output is already among the scanned files ({shown}), "
+                "checked as they are, with their findings at its templates",
+                file=unit.directory,
+            )
+        )
+    return kept, notifications
 
 
 def _read_kustomization(

@@ -24,6 +24,23 @@ _INCLUDE = re.compile(r"(?:^|\()\s*(?:include|template)\s+\"([^\"]+)\"\s*([^|)]*
 _DEFINE = re.compile(r"\{\{-?\s*define\s+\"([^\"]+)\"\s*-?\}\}")
 
 
+_CHART_NAME = re.compile(r"^name:\s*['\"]?([^'\"\s#]+)", re.MULTILINE)
+
+
+def chart_names(directory: str) -> set[str]:
+    """The names helm may give a chart in `# Source: <name>/templates/…`: its `Chart.yaml` name, and its
+    directory's for a chart whose name cannot be read."""
+    names = {os.path.basename(os.path.normpath(directory))}
+    try:
+        with open(os.path.join(directory, "Chart.yaml"), encoding="utf-8", errors="replace") as handle:
+            match = _CHART_NAME.search(handle.read(65536))
+    except OSError:
+        return names
+    if match:
+        names.add(match.group(1))
+    return names
+
+
 def dependency_position(chart_file: str, name: str) -> tuple[int, int]:
     """(line, column) of the `name:` of dependency `name` in a Chart.yaml; (1, 1) when it is not there."""
     pattern = re.compile(rf"^(\s*-?\s*)name:\s*['\"]?{re.escape(name)}['\"]?\s*(#.*)?$")

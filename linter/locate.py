@@ -26,7 +26,6 @@ from prodready.patches import Overlays
 from prodready.sources import lines_of
 
 _SKIPPED_DIRECTORIES = {"node_modules", "vendor"}
-_CHART_NAME = re.compile(r"^name:\s*['\"]?([^'\"\s#]+)", re.MULTILINE)
 _ORIGIN_PATH = re.compile(r"^path:\s*['\"]?([^'\"\n]+?)['\"]?\s*$", re.MULTILINE)
 ORIGIN_ANNOTATION = "config.kubernetes.io/origin"
 
@@ -96,22 +95,13 @@ class Origins:
             )
             if "Chart.yaml" not in names or not os.path.isdir(os.path.join(directory, "templates")):
                 continue
-            chart_names = {os.path.basename(directory)}
-            try:
-                with open(
-                    os.path.join(directory, "Chart.yaml"), encoding="utf-8", errors="replace"
-                ) as handle:
-                    match = _CHART_NAME.search(handle.read(65536))
-                if match:
-                    chart_names.add(match.group(1))
-            except OSError:
-                pass
+            names = helm.chart_names(directory)
             templates_directory = os.path.join(directory, "templates")
             for template_directory, _, template_names in os.walk(templates_directory):
                 for name in template_names:
                     path = os.path.join(template_directory, name)
                     relative = os.path.relpath(path, templates_directory).replace(os.sep, "/")
-                    for chart in chart_names:
+                    for chart in names:
                         templates.setdefault(f"{chart}/templates/{relative}", path)
         return templates, yaml_files
 

@@ -2,6 +2,7 @@
 hook's unit context and the pull-request mode."""
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -195,21 +196,38 @@ def test_changed_since_reports_changed_files_only(repo):
     assert run("scan", "--changed-since", "no-such-ref").exit_code == 2
 
 
-def test_pre_commit_hooks_file():
-    from prodready.sources.yaml import load_manifests  # any YAML reader with positions would do
-
-    hooks = Path(__file__).parent.parent / ".pre-commit-hooks.yaml"
+def _hooks() -> dict:
     from prodready.sources.yaml import read_documents
 
+    hooks = Path(__file__).parent.parent / ".pre-commit-hooks.yaml"
     [document], _ = read_documents(hooks.read_bytes(), str(hooks))
-    by_id = {hook["id"]: hook for hook in document.body}
-    assert (
-        by_id["prodready"]["types_or"] == ["yaml", "terraform"]
-        and by_id["prodready"]["require_serial"] is True
-    )
+    return {hook["id"]: hook for hook in document.body}
+
+
+def test_pre_commit_hooks_file():
+    by_id = _hooks()
+    assert by_id["prodready"]["require_serial"] is True
     assert "--unit-context" in by_id["prodready"]["entry"]
     assert by_id["prodready-all"]["pass_filenames"] is False
-    del load_manifests
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "deploy/web.yaml",
+        "deploy/web.yml",
+        "deploy/list.json",
+        "charts/api/templates/_helpers.tpl",
+        "charts/api/Chart.yaml",
+        "overlays/prod/Kustomization",
+        "infra/main.tf",
+        "infra/prod.tfvars",
+    ],
+)
+def test_the_hook_is_given_every_kind_of_file_prodready_reads(path):
+    files = _hooks()["prodready"]["files"]
+    assert re.search(files, path)
+    assert not re.search(files, "charts/api/templates/NOTES.txt")
 
 
 def test_rule_options_from_configuration(repo):

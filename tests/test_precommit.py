@@ -2,14 +2,12 @@
 own environment (from PyPI, the one registry CI reaches) and passes only the staged files."""
 
 import importlib.util
-import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from ruamel.yaml import YAML
 
 REPOSITORY = Path(__file__).parent.parent
 DEPLOYMENT = """\
@@ -80,23 +78,3 @@ def test_hook_reports_staged_files_with_their_directory_as_context(tmp_path):
     reported = {line.split(":")[0] for line in output.splitlines() if line.startswith(("deploy/", "infra/"))}
     assert reported == {"deploy/web.yaml", "infra/main.tf"}  # unchanged files are context, not reported
     assert "infra/main.tf" in output  # the database is reported on (its backups)
-
-
-@pytest.mark.parametrize(
-    "path",
-    [
-        "deploy/web.yaml",
-        "deploy/web.yml",
-        "deploy/list.json",
-        "charts/api/templates/_helpers.tpl",
-        "charts/api/Chart.yaml",
-        "overlays/prod/Kustomization",
-        "infra/main.tf",
-        "infra/prod.tfvars",
-    ],
-)
-def test_the_hook_is_given_every_kind_of_file_prodready_reads(path):
-    hooks = YAML(typ="safe").load((REPOSITORY / ".pre-commit-hooks.yaml").read_text())
-    hook = next(hook for hook in hooks if hook["id"] == "prodready")
-    assert re.search(hook["files"], path)
-    assert not re.search(hook["files"], "charts/api/templates/NOTES.txt")

@@ -134,3 +134,32 @@ def test_a_chart_of_the_configuration_is_rendered_with_its_own_values_and_they_a
         "    chart/shop/templates/deployment.yaml:32:11: template",
         "    chart/shop (helm template):48:15: rendered manifest",
     ]
+
+
+def test_a_chart_whose_output_is_among_the_scanned_files_is_not_rendered_again(monkeypatch, tmp_path) -> None:
+    needs("helm")
+    import subprocess
+
+    import prodready.render
+
+    shutil.copytree(RENDER / "chart" / "shop", tmp_path / "shop")
+    rendered = subprocess.run(
+        ["helm", "template", "shop", "shop"], cwd=tmp_path, capture_output=True, check=True
+    )
+    (tmp_path / "rendered").mkdir()
+    (tmp_path / "rendered" / "shop.yaml").write_bytes(rendered.stdout)
+
+    def no_engine_runs(*arguments):
+        raise AssertionError("rendered again")
+
+    monkeypatch.setattr(prodready.render, "_run", no_engine_runs)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["scan", ".", "--no-cache", "--select", "PR301"])
+    assert "shop was not rendered: its output is already among the scanned files (rendered/shop.yaml)" in (
+        result.output
+    )
+    findings = [line for line in result.output.splitlines() if " PR301 " in line]
+    assert [line.split(":")[0] for line in findings] == [
+        "shop/charts/cache/templates/statefulset.yaml",  # the templates: the values are not known
+        "shop/templates/deployment.yaml",
+    ]

@@ -183,3 +183,27 @@ def evaluate(text: str, **variables):
 def test_functions_real_modules_lean_on(text, expected):
     result = evaluate(text, m={"a": 2}, list=[{"name": "p"}, {"name": "q"}], unknown=UNKNOWN)
     assert result == expected
+
+
+def test_a_warm_scan_takes_instances_from_the_cache_until_a_file_they_read_changes(tmp_path, monkeypatch):
+    import prodready.instantiate
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    module = DATABASE.replace("skip_final_snapshot = true", "skip_final_snapshot = var.skip")
+    caller = 'module "orders" {\n  source = "../modules/db"\n  name = "orders"\n  skip = true\n}\n'
+    write(tmp_path, {"modules/db/main.tf": 'variable "skip" {}\n' + module, "app/main.tf": caller})
+
+    def report():
+        result = scan(["app"], ScanOptions(select=["PR652"], cache=True, jobs=1))
+        return [(f.location, f.message, f.related, f.fingerprint) for f in result.findings]
+
+    cold = report()
+    assert [(os.path.relpath(location.file), location.line) for location, *_ in cold] == [("app/main.tf", 4)]
+    with monkeypatch.context() as patch:
+        patch.setattr(
+            prodready.instantiate, "_instantiate", lambda modules: pytest.fail("not from the cache")
+        )
+        assert report() == cold
+    write(tmp_path, {"app/main.tf": caller.replace("skip = true", "skip = false")})
+    assert report() == []

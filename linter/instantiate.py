@@ -731,6 +731,7 @@ def _cache_key(modules: TerraformModules) -> bytes:
     """What instantiating reads: every module file and var file (its path and content), the directories
     scanned, what `terraform init` recorded, and the code that instantiates."""
     import hashlib
+    import inspect
     import json
     import sys
 
@@ -741,8 +742,10 @@ def _cache_key(modules: TerraformModules) -> bytes:
         "prodready.sources.hcl",
         "prodready.model",
     ):
-        with open(sys.modules[name].__file__ or "", "rb") as handle:
-            code.update(handle.read())
+        try:  # the code changes between releases only where it is being worked on
+            code.update(inspect.getsource(sys.modules[name]).encode())
+        except (OSError, TypeError):  # installed without its source: the version tells releases apart
+            pass
     read = {
         "code": code.hexdigest(),
         "modules": {d: [(f.path, f.digest) for f in files] for d, files in modules.modules.items()},

@@ -4,6 +4,7 @@ caller lines; these tests pin what they cannot."""
 
 import json
 import os
+import pickle
 
 import pytest
 from prodready.model import UNKNOWN
@@ -205,5 +206,10 @@ def test_a_warm_scan_takes_instances_from_the_cache_until_a_file_they_read_chang
             prodready.instantiate, "_instantiate", lambda modules: pytest.fail("not from the cache")
         )
         assert report() == cold
+    entries = list((tmp_path / "cache").glob("prodready/instances*/*/*"))
+    assert entries
+    for entry in entries:
+        entry.write_bytes(pickle.dumps((1, 2, 3, 4, 5)))  # not what instantiating writes: ignored
+    assert report() == cold
     write(tmp_path, {"app/main.tf": caller.replace("skip = true", "skip = false")})
     assert report() == []

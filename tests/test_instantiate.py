@@ -5,7 +5,9 @@ caller lines; these tests pin what they cannot."""
 import json
 import os
 import pickle
+from pathlib import Path
 
+import prodready.instantiate
 import pytest
 from prodready.model import UNKNOWN
 from prodready.scan import ScanOptions, scan
@@ -187,8 +189,6 @@ def test_functions_real_modules_lean_on(text, expected):
 
 
 def test_a_warm_scan_takes_instances_from_the_cache_until_a_file_they_read_changes(tmp_path, monkeypatch):
-    import prodready.instantiate
-
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.chdir(tmp_path)
     module = DATABASE.replace("skip_final_snapshot = true", "skip_final_snapshot = var.skip")
@@ -213,3 +213,19 @@ def test_a_warm_scan_takes_instances_from_the_cache_until_a_file_they_read_chang
     assert report() == cold
     write(tmp_path, {"app/main.tf": caller.replace("skip = true", "skip = false")})
     assert report() == []
+
+
+def test_every_terraform_fixture_reports_the_same_from_the_cache(tmp_path, monkeypatch):
+    """What the cache keeps of an instance is all that the rules and the locate stage read of it."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    fixtures = Path(__file__).parent.parent / "fixtures"
+    paths = sorted(str(d) for d in fixtures.glob("PR*") if any(d.rglob("*.tf")))
+
+    def report():
+        result = scan(paths, ScanOptions(cache=True, jobs=1))
+        return [(f.location, f.message, f.related, f.fingerprint) for f in result.findings]
+
+    cold = report()
+    assert len(cold) > 100
+    monkeypatch.setattr(prodready.instantiate, "_instantiate", lambda modules: pytest.fail("not cached"))
+    assert report() == cold

@@ -742,9 +742,9 @@ def _cache_key(modules: TerraformModules) -> bytes:
         "prodready.sources.hcl",
         "prodready.model",
     ):
-        try:  # the code changes between releases only where it is being worked on
+        try:  # a working copy changes this code without changing the version in the cache's name
             code.update(inspect.getsource(sys.modules[name]).encode())
-        except (OSError, TypeError):  # installed without its source: the version tells releases apart
+        except (OSError, TypeError):  # installed without its source: the version is what tells them apart
             pass
     read = {
         "code": code.hexdigest(),

@@ -1,8 +1,8 @@
-"""Parse results cached by content hash in the user's cache directory.
+"""Parse results (and instantiated Terraform) cached by content hash in the user's cache directory.
 
 An entry is only ever a hint: one that cannot be read, was written by another version, or holds anything
 but the expected classes is ignored and the file parsed again. Entries are unpickled with a loader that
-accepts prodready's own parse classes and nothing else, so a tampered entry cannot run code.
+accepts prodready's own parse and model classes and nothing else, so a tampered entry cannot run code.
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ from typing import Any
 from prodready import __version__
 
 _ALLOWED_MODULES = {"prodready.sources.hcl"}
-_ALLOWED_MODEL = {"_Unknown"}
+# What instantiated Terraform is made of (see prodready.instantiate).
+_ALLOWED_MODEL = {"_Unknown", "DEFAULTED", "Resource", "Positions", "TerraformInstance", "Location"}
+_ALLOWED_MODEL |= {"Problem", "Notification"}
 _ALLOWED_BUILTINS = {"tuple", "list", "dict", "set", "frozenset", "int", "float", "str", "bool"}
 
 

@@ -13,6 +13,7 @@ call that could have set it.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -511,6 +512,7 @@ class _ModuleInstance:
         each = self.addresses_of_collection(block)
         positions = Positions(module_file.path)
         kind = "module" if block.type == "module" else _KINDS[block.type](block.labels)
+        references = frozenset(self._block_addresses(block, each))  # the same for every instance
         for key, bindings in made if made is not None else [_UNKNOWN_INSTANCE]:
             instance = TerraformInstance(
                 self.configuration.root,
@@ -529,7 +531,7 @@ class _ModuleInstance:
                 file=module_file.path,
                 start=Location(module_file.path, block.line, block.column),
                 positions=positions,
-                references=frozenset(self._block_addresses(block, each)),
+                references=references,
                 instance=instance,
             )
 
@@ -665,8 +667,37 @@ def _file_and_line(where: str) -> tuple[str, int]:
     return file, int(line)
 
 
-def instantiate(modules: TerraformModules) -> Instantiated:
-    """Every configuration among the scanned modules, instantiated."""
+def instantiate(modules: TerraformModules, cache: bool = False) -> Instantiated:
+    """Every configuration among the scanned modules, instantiated; with `cache`, from the parse cache
+    when it holds the same files instantiated by the same code."""
+    # Instantiating builds millions of dicts and lists: the cyclic collector would walk the growing heap
+    # again and again (two thirds of the time at 5,000 instances). What it built is frozen, as loaded:
+    # the module instances too, whose cycles (parent and children) cost less memory than a collection
+    # would cost time.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        if not cache:
+            return _instantiate(modules)
+        from prodready.cache import ParseCache
+
+        store, key = ParseCache("instances"), _cache_key(modules)
+        found = store.get(key, tuple)
+        if found is not None:
+            try:
+                return _restored(*found)
+            except (TypeError, ValueError, AttributeError):  # an entry this code did not write
+                pass
+        result = _instantiate(modules)
+        store.put(key, _portable(result))
+        return result
+    finally:
+        if collecting:
+            gc.freeze()
+            gc.enable()
+
+
+def _instantiate(modules: TerraformModules) -> Instantiated:
     result = Instantiated()
     shared = _Shared()
     for root in _roots(modules):
@@ -692,3 +723,80 @@ def instantiate(modules: TerraformModules) -> Instantiated:
             )
         )
     return result
+
+
+# --- the cache -------------------------------------------------------------------------------------
+
+
+def _cache_key(modules: TerraformModules) -> bytes:
+    """What instantiating reads: every module file and var file (its path and content), the directories
+    scanned, what `terraform init` recorded, and the code that instantiates."""
+    import hashlib
+    import inspect
+    import json
+    import sys
+
+    code = hashlib.sha256()
+    for name in (
+        "prodready.instantiate",
+        "prodready.sources.terraform",
+        "prodready.sources.hcl",
+        "prodready.model",
+    ):
+        try:  # a working copy changes this code without changing the version in the cache's name
+            code.update(inspect.getsource(sys.modules[name]).encode())
+        except (OSError, TypeError):  # installed without its source: the version is what tells them apart
+            pass
+    read = {
+        "code": code.hexdigest(),
+        "modules": {d: [(f.path, f.digest) for f in files] for d, files in modules.modules.items()},
+        "scanned": sorted(modules.scanned),
+        "installed": modules.installed,
+        "var_files": [(f.path, f.digest) for f in modules.var_files],
+    }
+    return json.dumps(read).encode()
+
+
+def _portable(result: Instantiated) -> tuple:
+    """The result as the cache keeps it. Positions and origins are keyed by the identity of the dicts and
+    lists of a body, which pickling does not keep: they travel as (node, entry) pairs as well."""
+    positions: dict[int, tuple[Positions, list]] = {}
+    origins = []
+    for resource in result.resources:
+        table = resource.positions.table
+        nodes = _built_nodes(resource.body, table)
+        pairs = positions.setdefault(id(resource.positions), (resource.positions, []))[1]
+        pairs.extend((node, table[id(node)]) for node in nodes)
+        instance = resource.instance
+        if instance is not None and instance.origins:
+            written = instance.origins
+            origins.append((instance, [(node, written[id(node)]) for node in nodes if id(node) in written]))
+    return result.resources, result.problems, result.notifications, list(positions.values()), origins
+
+
+def _built_nodes(body: dict, table: dict[int, Any]) -> list:
+    """The dicts and lists of a body that have positions: those the body builder made, which are all that
+    the locate stage can reach."""
+    nodes: list = []
+    stack: list = [body]
+    while stack:
+        node = stack.pop()
+        if id(node) in table:
+            nodes.append(node)
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend(child for child in children if isinstance(child, (dict, list)))
+    return nodes
+
+
+def _restored(
+    resources: list[Resource],
+    problems: list[tuple[str, Problem]],
+    notifications: list[Notification],
+    positions: list[tuple[Positions, list]],
+    origins: list[tuple[TerraformInstance, list]],
+) -> Instantiated:
+    for kept, pairs in positions:
+        kept.table = {id(node): entry for node, entry in pairs}
+    for instance, pairs in origins:
+        instance.origins = {id(node): entry for node, entry in pairs}
+    return Instantiated(resources, problems, notifications)

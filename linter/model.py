@@ -146,6 +146,9 @@ class _Defaulted:
     def __repr__(self) -> str:
         return "DEFAULTED"
 
+    def __reduce__(self) -> str:
+        return "DEFAULTED"  # unpickled as this module's DEFAULTED
+
 
 DEFAULTED = _Defaulted()
 

@@ -152,7 +152,7 @@ def scan(
     if loaded.terraform is not None:
         from prodready.instantiate import instantiate
 
-        instantiated = instantiate(loaded.terraform)
+        instantiated = instantiate(loaded.terraform, cache=options.cache)
         loaded.resources += instantiated.resources
         loaded.problems += instantiated.problems
         loaded.notifications += instantiated.notifications

@@ -4,7 +4,10 @@ caller lines; these tests pin what they cannot."""
 
 import json
 import os
+import pickle
+from pathlib import Path
 
+import prodready.instantiate
 import pytest
 from prodready.model import UNKNOWN
 from prodready.scan import ScanOptions, scan
@@ -183,3 +186,46 @@ def evaluate(text: str, **variables):
 def test_functions_real_modules_lean_on(text, expected):
     result = evaluate(text, m={"a": 2}, list=[{"name": "p"}, {"name": "q"}], unknown=UNKNOWN)
     assert result == expected
+
+
+def test_a_warm_scan_takes_instances_from_the_cache_until_a_file_they_read_changes(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    module = DATABASE.replace("skip_final_snapshot = true", "skip_final_snapshot = var.skip")
+    caller = 'module "orders" {\n  source = "../modules/db"\n  name = "orders"\n  skip = true\n}\n'
+    write(tmp_path, {"modules/db/main.tf": 'variable "skip" {}\n' + module, "app/main.tf": caller})
+
+    def report():
+        result = scan(["app"], ScanOptions(select=["PR652"], cache=True, jobs=1))
+        return [(f.location, f.message, f.related, f.fingerprint) for f in result.findings]
+
+    cold = report()
+    assert [(os.path.relpath(location.file), location.line) for location, *_ in cold] == [("app/main.tf", 4)]
+    with monkeypatch.context() as patch:
+        patch.setattr(
+            prodready.instantiate, "_instantiate", lambda modules: pytest.fail("not from the cache")
+        )
+        assert report() == cold
+    entries = list((tmp_path / "cache").glob("prodready/instances*/*/*"))
+    assert entries
+    for entry in entries:
+        entry.write_bytes(pickle.dumps((1, 2, 3, 4, 5)))  # not what instantiating writes: ignored
+    assert report() == cold
+    write(tmp_path, {"app/main.tf": caller.replace("skip = true", "skip = false")})
+    assert report() == []
+
+
+def test_every_terraform_fixture_reports_the_same_from_the_cache(tmp_path, monkeypatch):
+    """What the cache keeps of an instance is all that the rules and the locate stage read of it."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    fixtures = Path(__file__).parent.parent / "fixtures"
+    paths = sorted(str(d) for d in fixtures.glob("PR*") if any(d.rglob("*.tf")))
+
+    def report():
+        result = scan(paths, ScanOptions(cache=True, jobs=1))
+        return [(f.location, f.message, f.related, f.fingerprint) for f in result.findings]
+
+    cold = report()
+    assert len(cold) > 100
+    monkeypatch.setattr(prodready.instantiate, "_instantiate", lambda modules: pytest.fail("not cached"))
+    assert report() == cold

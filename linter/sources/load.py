@@ -5,6 +5,7 @@ parse cache where it has a file."""
 from __future__ import annotations
 
 import gc
+import hashlib
 import os
 import re
 import stat
@@ -218,11 +219,11 @@ def load_terraform(paths: list[str], max_size: int, terraform: TerraformInput) -
                 named_data.append((path, data))
                 loaded.comments.extend(suppression_comments(data, path))
         parsed = {}
-        for (path, _), result in zip(named_data, _parse_all(named_data, terraform)):
+        for (path, data), result in zip(named_data, _parse_all(named_data, terraform)):
             if isinstance(result, Problem):
                 loaded.problems.append((INVALID_INPUT, result))
             else:
-                parsed[path] = ModuleFile(path, result)
+                parsed[path] = ModuleFile(path, result, hashlib.sha256(data).hexdigest())
         return parsed
 
     parsed = parse(paths + terraform.var_files)

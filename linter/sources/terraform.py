@@ -523,6 +523,7 @@ def references_in(expression: Any) -> Iterator[Reference]:
 class ModuleFile:
     path: str
     parsed: HclFile
+    digest: str = ""  # of the file's bytes: what the instantiation cache is keyed by
 
 
 @dataclass

@@ -7,13 +7,10 @@ parse. Nothing here reaches a repository, a registry or a cluster."""
 
 from __future__ import annotations
 
-import importlib.metadata
 import importlib.util
 import os
 import re
 from typing import Any
-
-DISTRIBUTION = "helm-python-sdk"
 
 # The kinds in the order Helm installs them (its kind sorter); `helm template` prints them in this order,
 # other kinds after them by name, documents of one kind in the order of their templates.
@@ -66,22 +63,21 @@ _DOCUMENT_SEPARATOR = re.compile(r"(?:^|[\t\n\f\r ]*\n)---[\t\n\f\r ]*")  # Helm
 _HOOK = "helm.sh/hook"
 
 
-def version() -> str | None:
-    """The installed helm-python-sdk's version (part of the render cache key), None when it is not
-    installed; the library itself is loaded only when a chart is rendered."""
-    if importlib.util.find_spec("helm_python") is None:
-        return None
-    try:
-        return importlib.metadata.version(DISTRIBUTION)
-    except importlib.metadata.PackageNotFoundError:
-        return None
+def location() -> str | None:
+    """Where helm-python-sdk is installed (its package's `__init__.py`), None when it is not; the library
+    itself is loaded only when a chart is rendered."""
+    spec = importlib.util.find_spec("helm_python")
+    return spec.origin if spec is not None else None
 
 
 def template(
     chart: str, release: str, values_files: list[str], settings: list[str]
 ) -> tuple[bytes | None, str]:
     """What `helm template RELEASE CHART -f FILE… --set SETTING…` prints, or None and Helm's error."""
-    import helm_python
+    try:
+        import helm_python
+    except Exception as error:  # its native library does not load here (built for another system)
+        return None, f"helm-python-sdk does not load: {error}"
 
     try:
         values = _user_values(helm_python, values_files, settings)

@@ -58,8 +58,8 @@ def _engine(kind: str) -> tuple[list[str], str] | None:
         helm = shutil.which("helm")
         if helm is not None:
             return [helm, "template"], _identity(helm)
-        embedded = embedded_helm.version()
-        return ([], f"{embedded_helm.DISTRIBUTION} {embedded}") if embedded else None
+        embedded = embedded_helm.location()
+        return ([], _identity(embedded)) if embedded else None
     kustomize = shutil.which("kustomize")
     if kustomize is not None:
         return [kustomize, "build"], _identity(kustomize)
@@ -70,8 +70,9 @@ def _engine(kind: str) -> tuple[list[str], str] | None:
 
 
 def _identity(binary: str) -> str:
-    """The binary's path, size and modification time: another version is another file, and asking the
-    binary for its version would cost a process start on every run."""
+    """The binary's (or the embedded engine's package's) path, size and modification time: another
+    version is another file, and asking the binary for its version would cost a process start on every
+    run."""
     status = os.stat(binary)
     return f"{os.path.realpath(binary)}:{status.st_size}:{status.st_mtime_ns}"
 

@@ -30,4 +30,4 @@ def no_rendering_engines(monkeypatch, tmp_path) -> None:
     from prodready import embedded_helm
 
     monkeypatch.setenv("PATH", str(tmp_path / "no-engines"))
-    monkeypatch.setattr(embedded_helm, "version", lambda: None)
+    monkeypatch.setattr(embedded_helm, "location", lambda: None)

@@ -3,7 +3,11 @@ helm-python-sdk (Helm's Go SDK through ctypes). It renders each template of a ch
 that into what `helm template` prints (the same documents, in Helm's install order, each under its
 `# Source:` line) and fails where `helm template` fails, with Helm's own messages: a dependency
 Chart.yaml names that is not in charts/, a library chart, a values file or a template that does not
-parse. Nothing here reaches a repository, a registry or a cluster."""
+parse. Nothing here reaches a repository, a registry or a cluster.
+
+What still differs from the binary: templates see the SDK's Helm and Kubernetes versions; Chart.yaml's
+`kubeVersion:` range is not checked; values reach the SDK as JSON, so a whole number given with --set is
+a float64 in templates, as numbers from values files always are."""
 
 from __future__ import annotations
 

@@ -7,18 +7,16 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-from prodready import DEFAULT_MAX_FILE_SIZE_MB
+from prodready import DEFAULT_MAX_FILE_SIZE_MB, engine, suppress
 from prodready.config import Config
 from prodready.discover import Unit, discover
+from prodready.index import Index
+from prodready.locate import RenderedChart, locate
 from prodready.model import Finding, Level, Notification, Problem, Resource, RuleMeta, ScanResult
 from prodready.registry import choose_rules
 from prodready.render import Rendering, RenderOptions, render
-
-if TYPE_CHECKING:
-    from prodready.locate import RenderedChart
-    from prodready.sources.load import Loaded
+from prodready.sources.load import Loaded, TerraformInput, load, load_rendered
 
 
 @dataclass
@@ -75,9 +73,6 @@ def _run_rules(
     rules: list[tuple[RuleMeta, Level]], units: list[tuple[Loaded, list[tuple[str, Problem]]]], options: dict
 ) -> tuple[list[Finding], list[Notification], dict[str, int]]:
     """The rules run over each unit with its own index; how many subjects each rule checked in all."""
-    from prodready import engine
-    from prodready.index import Index
-
     findings: list[Finding] = []
     failures: list[Notification] = []
     checked: dict[str, int] = {}
@@ -92,8 +87,6 @@ def _run_rules(
 
 def _rendered_charts(renderings: list[Rendering]) -> dict[str, RenderedChart]:
     """The charts prodready rendered, by rendered stream, with the values files each was rendered with."""
-    from prodready.locate import RenderedChart
-
     return {
         rendering.name: RenderedChart(
             rendering.unit.directory, [*chart_values(rendering.unit), *rendering.values]
@@ -115,6 +108,13 @@ def scan(
     progress: Callable[[int, int], None] = lambda done, total: None,
 ) -> ScanResult:
     config = options.config
+    rules = choose_rules(
+        options.select or config.get("select", []),
+        config.get("ignore", []) + options.ignore,
+        config.get("rules"),
+        config.checks,
+    )
+    baseline = (options.baseline, suppress.read_baseline(options.baseline)) if options.baseline else None
     if options.report_files is not None:
         # Each reported file is checked in the context of its unit: the other files of its directory.
         paths = sorted(
@@ -136,23 +136,11 @@ def scan(
         cache=options.cache,
     )
     with ThreadPoolExecutor(max_workers=1) as background:
-        # The engines run while the later stages and the rules are imported: for a pre-commit hook on
-        # one chart, importing them takes about as long as helm takes to render it.
         pending = background.submit(render, discovery.units, render_options)
-        from prodready import suppress
-        from prodready.locate import locate
-        from prodready.sources.load import TerraformInput, load, load_rendered
-
         if discovery.units:
-            from prodready.sources import yaml  # noqa: F401  # what rendered output is read with
-
-        rules = choose_rules(
-            options.select or config.get("select", []),
-            config.get("ignore", []) + options.ignore,
-            config.get("rules"),
-            config.checks,
-        )
-        baseline = (options.baseline, suppress.read_baseline(options.baseline)) if options.baseline else None
+            # Imported while the engines run rather than when their output is read: the YAML parser
+            # takes about half as long to import as helm takes to render a small chart.
+            from prodready.sources import yaml  # noqa: F401
         renderings = pending.result()
     not_rendered = [
         path for r in renderings if r.data is None and not r.problems for path in r.unit.manifests

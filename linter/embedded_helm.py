@@ -7,7 +7,9 @@ parse. Nothing here reaches a repository, a registry or a cluster.
 
 What still differs from the binary: templates see the SDK's Helm and Kubernetes versions; Chart.yaml's
 `kubeVersion:` range is not checked; values reach the SDK as JSON, so a whole number given with --set is
-a float64 in templates, as numbers from values files always are."""
+a float64 in templates, as numbers from values files always are. And Helm's log lines (a symbolic link
+it follows in a chart) go to this process's stderr: Go's default logger writes there, whatever handler
+the SDK is given."""
 
 from __future__ import annotations
 

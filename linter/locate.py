@@ -11,6 +11,7 @@ code scanning.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import re
 from dataclasses import dataclass
@@ -31,7 +32,14 @@ ORIGIN_ANNOTATION = "config.kubernetes.io/origin"
 
 
 def _display(path: str) -> str:
-    relative = os.path.relpath(path)
+    return _display_from(path, os.getcwd())
+
+
+@functools.lru_cache(maxsize=4096)
+def _display_from(path: str, directory: str) -> str:
+    """A path as findings name it (relative to `directory`, unless outside it); asked for every step of
+    every finding's search, so worked out once."""
+    relative = os.path.relpath(path, directory)
     return path if relative.startswith(os.pardir) else relative
 
 

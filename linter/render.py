@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from prodready import embedded_helm
 from prodready.discover import Unit
 from prodready.helm import dependency_position
 from prodready.kustomization import KUSTOMIZATION_FILES
@@ -51,10 +52,14 @@ class Rendering:
 
 
 def _engine(kind: str) -> tuple[list[str], str] | None:
-    """The command that renders a unit of this kind, and which binary it is (part of the cache key)."""
+    """The command that renders a unit of this kind, and which binary it is (part of the cache key); for
+    Helm without a binary, the embedded engine (no command) if it is installed."""
     if kind == "helm":
         helm = shutil.which("helm")
-        return ([helm, "template"], _identity(helm)) if helm else None
+        if helm is not None:
+            return [helm, "template"], _identity(helm)
+        embedded = embedded_helm.location()
+        return ([], _identity(embedded)) if embedded else None
     kustomize = shutil.which("kustomize")
     if kustomize is not None:
         return [kustomize, "build"], _identity(kustomize)
@@ -65,8 +70,9 @@ def _engine(kind: str) -> tuple[list[str], str] | None:
 
 
 def _identity(binary: str) -> str:
-    """The binary's path, size and modification time: another version is another file, and asking the
-    binary for its version would cost a process start on every run."""
+    """The binary's (or the embedded engine's package's) path, size and modification time: another
+    version is another file, and asking the binary for its version would cost a process start on every
+    run."""
     status = os.stat(binary)
     return f"{os.path.realpath(binary)}:{status.st_size}:{status.st_mtime_ns}"
 
@@ -144,8 +150,8 @@ def _helm_problem(unit: Unit, message: str) -> Problem:
     return Problem(text, location=Location(chart_file, 1, 1))
 
 
-def _error_text(stderr: bytes) -> str:
-    lines = [line.strip() for line in stderr.decode("utf-8", "replace").splitlines() if line.strip()]
+def _error_text(message: str) -> str:
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
     text = " ".join(line for line in lines if not line.startswith("Use --debug"))
     return text.removeprefix("Error: ").removeprefix("template: ")[:2000]
 
@@ -161,7 +167,8 @@ def _run(command: list[str], directory: str | None = None) -> tuple[bytes | None
     except OSError as error:
         return None, f"could not run {command[0]}: {error.strerror or error}"
     if completed.returncode != 0:
-        return None, _error_text(completed.stderr) or f"{command[0]} exited with {completed.returncode}"
+        stderr = completed.stderr.decode("utf-8", "replace")
+        return None, _error_text(stderr) or f"{command[0]} exited with {completed.returncode}"
     return completed.stdout, ""
 
 
@@ -186,15 +193,23 @@ def _render_chart(
         name = "release-name"  # what helm calls a release it is given no name for
     own_values, own_set = options.charts.get(os.path.realpath(unit.directory), ((), ()))
     values = [*options.helm_values, *own_values, *([variant] if variant else [])]
+    settings = [*options.helm_set, *own_set]
     arguments = [*command, name, unit.directory]
     for path in values:
         arguments += ["-f", path]
-    for setting in [*options.helm_set, *own_set]:
+    for setting in settings:
         arguments += ["--set", setting]
     label = f" -f {os.path.relpath(variant, unit.directory)}" if variant else ""
     rendering = Rendering(unit, f"{unit.directory} (helm template{label})", tuple(values))
     key = _content_hash([version, *arguments], [*_files_below(unit.directory), *values])
-    rendering.data, error = _through_cache(key, options.cache, lambda: _run(arguments))
+
+    def produce() -> tuple[bytes | None, str]:
+        if command:
+            return _run(arguments)
+        data, error = embedded_helm.template(unit.directory, name, values, settings)
+        return data, _error_text(error)
+
+    rendering.data, error = _through_cache(key, options.cache, produce)
     if rendering.data is None:
         rendering.problems.append((INVALID_INPUT, _helm_problem(unit, error)))
     return rendering
@@ -313,12 +328,15 @@ def render(units: list[Unit], options: RenderOptions) -> list[Rendering]:
         unit, variant = job
         engine = engines[unit.kind]
         if engine is None:
-            wanted = "helm" if unit.kind == "helm" else "kustomize or kubectl"
+            wanted = (
+                "helm is not installed (put it on PATH, or install prodready[helm] to render in-process)"
+                if unit.kind == "helm"
+                else "kustomize or kubectl is not installed (put it on PATH)"
+            )
             rendering = Rendering(unit, unit.directory)
             rendering.notifications.append(
                 Notification(
-                    f"{unit.directory} was not rendered: {wanted} is not installed (put it on PATH); "
-                    "its files were read as plain manifests",
+                    f"{unit.directory} was not rendered: {wanted}; its files were read as plain manifests",
                     file=unit.directory,
                 )
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from prodready import DEFAULT_MAX_FILE_SIZE_MB, engine, suppress
@@ -126,17 +127,21 @@ def scan(
         base=config.directory,
         context=os.getcwd() if options.report_files is not None else None,
     )
-    renderings = render(
-        discovery.units,
-        RenderOptions(
-            helm_values=tuple(options.helm_values),
-            helm_set=tuple(options.helm_set),
-            charts={chart: (tuple(v), tuple(s)) for chart, (v, s) in options.helm_charts.items()},
-            ci_values=options.helm_ci_values,
-            jobs=options.jobs,
-            cache=options.cache,
-        ),
+    render_options = RenderOptions(
+        helm_values=tuple(options.helm_values),
+        helm_set=tuple(options.helm_set),
+        charts={chart: (tuple(v), tuple(s)) for chart, (v, s) in options.helm_charts.items()},
+        ci_values=options.helm_ci_values,
+        jobs=options.jobs,
+        cache=options.cache,
     )
+    with ThreadPoolExecutor(max_workers=1) as background:
+        pending = background.submit(render, discovery.units, render_options)
+        if discovery.units:
+            # Imported while the engines run rather than when their output is read: the YAML parser
+            # takes about half as long to import as helm takes to render a small chart.
+            from prodready.sources import yaml  # noqa: F401
+        renderings = pending.result()
     not_rendered = [
         path for r in renderings if r.data is None and not r.problems for path in r.unit.manifests
     ]

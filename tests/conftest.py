@@ -3,6 +3,7 @@ runs 10,000 examples a property, with fresh randomness each night."""
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 _SLOW_IS_FINE = [HealthCheck.too_slow, HealthCheck.data_too_large]
@@ -21,3 +22,12 @@ def pytest_addoption(parser) -> None:
         action="store_true",
         help="Write the exact-output snapshots of tests/test_snapshots.py from today's output.",
     )
+
+
+@pytest.fixture
+def no_rendering_engines(monkeypatch, tmp_path) -> None:
+    """No helm, kustomize or kubectl on PATH, and the embedded Helm engine (prodready[helm]) hidden."""
+    from prodready import embedded_helm
+
+    monkeypatch.setenv("PATH", str(tmp_path / "no-engines"))
+    monkeypatch.setattr(embedded_helm, "location", lambda: None)

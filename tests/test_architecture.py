@@ -27,7 +27,7 @@ LAYERS: list[tuple[str, ...]] = [
         "prodready.registry",
     ),
     ("prodready.discover",),
-    ("prodready.render",),
+    ("prodready.embedded_helm", "prodready.render"),
     ("prodready.cache", "prodready.sources.load", "prodready.sources.terraform"),  # load
     ("prodready.instantiate",),
     ("prodready.index",),

@@ -100,8 +100,7 @@ def test_output_file_is_written_whole(workdir):
     assert [name for name in os.listdir(workdir) if name.endswith(".tmp")] == []
 
 
-def test_without_helm_a_chart_is_read_as_plain_files_and_the_user_is_told(workdir, monkeypatch):
-    monkeypatch.setenv("PATH", str(workdir / "no-engines"))
+def test_without_helm_a_chart_is_read_as_plain_files_and_the_user_is_told(workdir, no_rendering_engines):
     chart = workdir / "chart"
     (chart / "templates").mkdir(parents=True)
     (chart / "Chart.yaml").write_text("apiVersion: v2\nname: chart\nversion: 1.0.0\n")

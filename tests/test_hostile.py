@@ -672,9 +672,8 @@ def test_json_and_sarif_carry_control_characters_escaped(escapes, output_format)
 
 
 @pytest.mark.parametrize("terminal", [False, True], ids=["piped", "terminal"])
-def test_notes_on_stderr_escape_control_characters(tmp_path, monkeypatch, terminal):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("PATH", str(tmp_path / "no-engines"))  # the chart is noted as not rendered
+def test_notes_on_stderr_escape_control_characters(tmp_path, monkeypatch, terminal, no_rendering_engines):
+    monkeypatch.chdir(tmp_path)  # the chart is noted as not rendered
     chart = tmp_path / "chart\x1b]0;owned\x07\x1b[31m"
     (chart / "templates").mkdir(parents=True)
     (chart / "Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 1.0.0\n")
@@ -686,7 +685,7 @@ def test_notes_on_stderr_escape_control_characters(tmp_path, monkeypatch, termin
 # --- SARIF URIs --------------------------------------------------------------------------------------
 
 
-def test_sarif_uris_are_relative_without_dot_dot(tmp_path, monkeypatch):
+def test_sarif_uris_are_relative_without_dot_dot(tmp_path, monkeypatch, no_rendering_engines):
     repository = tmp_path / "repo"
     (repository / ".git").mkdir(parents=True)
     (repository / "k8s").mkdir()
@@ -702,8 +701,7 @@ def test_sarif_uris_are_relative_without_dot_dot(tmp_path, monkeypatch):
     chart = repository / "chart"
     (chart / "templates").mkdir(parents=True)
     (chart / "Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 1.0.0\n")
-    monkeypatch.chdir(repository / "work")
-    monkeypatch.setenv("PATH", str(tmp_path / "no-engines"))  # the chart is noted as not rendered
+    monkeypatch.chdir(repository / "work")  # the chart is noted as not rendered
     paths = [
         "../k8s",
         str(repository / "infra"),

@@ -1,15 +1,19 @@
 """Charts and Kustomize trees rendered with the real engines, and findings at the lines people edit.
 
 Each directory of `fixtures/render/` is scanned whole with the rules its `# select:` lines name; its
-`# expect: PRnnn` marks, in templates, values, bases and patches, are the exact findings. Without helm or
-kubectl these tests are skipped on a developer's machine and fail in CI, which installs both."""
+`# expect: PRnnn` marks, in templates, values, bases and patches, are the exact findings. Charts are
+rendered by the helm binary, and again by the embedded engine (`prodready[helm]`) with no helm on PATH.
+Without an engine these tests are skipped on a developer's machine and fail in CI, which installs them."""
 
+import importlib.util
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from prodready import embedded_helm, render
 from prodready.cli import main
 from prodready.scan import ScanOptions, scan
 
@@ -25,24 +29,79 @@ def needs(engine: str) -> None:
         pytest.skip(f"{engine} is not installed")
 
 
+def needs_embedded_helm() -> None:
+    if importlib.util.find_spec("helm_python") is None:
+        if os.environ.get("CI"):
+            pytest.fail("helm-python-sdk is not installed: CI must install prodready[helm] (.ci/run)")
+        pytest.skip("helm-python-sdk is not installed")
+
+
+@pytest.fixture
+def without_helm_binary(monkeypatch, tmp_path) -> None:
+    """PATH with kubectl and without helm, so charts render in-process."""
+    needs("kubectl")
+    needs_embedded_helm()
+    os.symlink(shutil.which("kubectl"), tmp_path / "kubectl")
+    monkeypatch.setenv("PATH", str(tmp_path))
+
+
 @pytest.mark.parametrize("case", sorted(RENDER.iterdir()), ids=lambda path: path.name)
 def test_rendered_findings_point_at_the_lines_people_edit(case: Path, monkeypatch) -> None:
     needs("helm")
     needs("kubectl")
+    assert_marks_are_the_findings(case, monkeypatch)
+
+
+@pytest.mark.parametrize(
+    "case", sorted(path for path in RENDER.iterdir() if "chart" in path.name), ids=lambda path: path.name
+)
+def test_the_embedded_engine_finds_what_helm_finds(case: Path, monkeypatch, without_helm_binary) -> None:
+    assert_marks_are_the_findings(case, monkeypatch)
+
+
+def assert_marks_are_the_findings(case: Path, monkeypatch) -> None:
     monkeypatch.chdir(FIXTURES.parent)
     relative = case.relative_to(FIXTURES.parent)
     result = scan([str(relative)], ScanOptions(select=selected(case)[1:], cache=False, jobs=2))
-    assert not [n for n in result.notifications if "internal error" in n.message]
+    assert not [
+        n for n in result.notifications if "internal error" in n.message or "not rendered" in n.message
+    ]
     found = {(f.rule.id, f.location.file, f.location.line) for f in result.findings if not f.suppression}
     expected = {(rule, os.path.relpath(file), line) for rule, file, line in expected_marks(relative)}
     assert found == expected
 
 
-def test_a_chart_without_helm_is_read_as_plain_files_with_a_note(monkeypatch, tmp_path) -> None:
-    monkeypatch.setenv("PATH", str(tmp_path))  # no engine on it
+def test_the_embedded_engine_prints_what_helm_template_prints(tmp_path) -> None:
+    needs("helm")
+    needs_embedded_helm()
+    values = tmp_path / "prod.yaml"
+    values.write_text("replicaCount: 3\nresources:\n  limits:\n    memory: 1Gi\n")
+    charts = [
+        RENDER / "chart" / "shop",
+        RENDER / "packaged-subchart" / "shop",
+        RENDER / "chart-helpers" / "web",
+    ]
+    for chart in charts:
+        for files, settings in [([], []), ([str(values)], ["replicaCount=5", "image.tag=2.0"])]:
+            command = ["helm", "template", "release", str(chart)]
+            command += [a for f in files for a in ("-f", f)] + [a for s in settings for a in ("--set", s)]
+            printed = subprocess.run(command, capture_output=True, check=True).stdout
+            assert embedded_helm.template(str(chart), "release", files, settings) == (printed, "")
+
+
+def test_the_helm_binary_is_preferred_to_the_embedded_engine() -> None:
+    needs("helm")
+    engine = render._engine("helm")
+    assert engine is not None and engine[0] == [shutil.which("helm"), "template"]
+
+
+def test_a_chart_without_helm_is_read_as_plain_files_with_a_note(monkeypatch, no_rendering_engines) -> None:
     monkeypatch.chdir(RENDER / "chart")
     result = CliRunner().invoke(main, ["scan", "shop", "--no-cache", "--select", "PR301"])
-    assert "shop was not rendered: helm is not installed" in result.output
+    assert (
+        "shop was not rendered: helm is not installed (put it on PATH, or install prodready[helm] to "
+        "render in-process)" in result.output
+    )
     assert "No findings" in result.output
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from prodready.model import (
@@ -72,6 +73,7 @@ class _Shape:
         self.locals: dict[str, tuple[ModuleFile, Any]] = {}
         self.outputs: dict[str, Any] = {}
         self.resources: list[tuple[ModuleFile, Block]] = []
+        self.providers: list[Block] = []
         for module_file in self.files:
             for block in module_file.parsed.blocks:
                 if block.type == "variable" and block.labels:
@@ -83,6 +85,8 @@ class _Shape:
                     self.outputs[block.labels[0]] = block.attributes["value"].expression
                 elif block.type in _KINDS and len(block.labels) >= 2:
                     self.resources.append((module_file, block))
+                elif block.type == "provider" and block.labels:
+                    self.providers.append(block)
         self.calls = {block.labels[0]: (f, block, source) for f, block, source in module_calls(self.files)}
         self.local_expressions = {name: expression for name, (_, expression) in self.locals.items()}
         self._local_inputs: dict[str, list[str]] = {}
@@ -284,6 +288,32 @@ class _ModuleInstance:
         if matching or written:
             return self.origins[(matching or written)[0]]
         return DEFAULTED
+
+    @cached_property
+    def default_tags(self) -> dict[str, Any]:
+        """The `default_tags` of each provider configuration that has them, by its name in this module
+        (`aws`, `aws.replica`): the caller's default configurations, or those its `providers` argument
+        passes (then only those), under this module's own provider blocks."""
+        found: dict[str, Any] = {}
+        if self.parent is not None and self.call is not None:
+            passed = self.call[1].attributes.get("providers")
+            if passed is None:
+                found = {name: tags for name, tags in self.parent.default_tags.items() if "." not in name}
+            elif isinstance(passed.expression, ObjectExpr):
+                for key, target in passed.expression.items:
+                    name = _provider_name(key)
+                    tags = self.parent.default_tags.get(_provider_name(target) or "")
+                    if name is not None and tags is not None:
+                        found[name] = tags
+        for block in self.shape.providers:
+            alias = block.attributes.get("alias")
+            name = block.labels[0] + (f".{self.evaluator.value(alias.expression)}" if alias else "")
+            defaults = next((child for child in block.blocks if child.type == "default_tags"), None)
+            if defaults is not None and "tags" in defaults.attributes:
+                found[name] = self.evaluator.value(defaults.attributes["tags"].expression)
+            else:
+                found.pop(name, None)
+        return found
 
     # --- module calls and outputs ------------------------------------------------------------------
 
@@ -521,11 +551,15 @@ class _ModuleInstance:
                 self.editable,
             )
             builder = _BodyBuilder(self, positions, instance.origins if self.parent else None)
+            body = builder.build(block, bindings, iterators)
+            defaults = self.default_tags.get(_provider(block)) if block.type == "resource" else None
+            if defaults is not None:
+                body["tags_all"] = _tagged(body.get("tags", {}), defaults)
             yield Resource(
                 kind=kind,
                 name=block.labels[-1] if block.type != "module" else block.labels[0],
                 module=self.directory,
-                body=builder.build(block, bindings, iterators),
+                body=body,
                 file=module_file.path,
                 start=Location(module_file.path, block.line, block.column),
                 positions=positions,
@@ -546,6 +580,30 @@ class _ModuleInstance:
             inner = iterators | {_iterator(child)} if child.type == "dynamic" and child.labels else iterators
             found |= self._block_addresses(child, each, inner)
         return found
+
+
+def _provider_name(expression: Any) -> str | None:
+    """`aws` or `aws.replica`, as a key or a value of a module call's `providers` argument."""
+    if isinstance(expression, Literal) and isinstance(expression.value, str):
+        return expression.value
+    if isinstance(expression, Reference) and all(isinstance(step, str) for step in expression.steps):
+        return ".".join(expression.steps)
+    return None
+
+
+def _provider(block: Block) -> str:
+    """The provider configuration a resource uses: its `provider` argument, else the default one of the
+    provider its type names (`aws_s3_bucket` → `aws`)."""
+    chosen = block.attributes.get("provider")
+    name = _provider_name(chosen.expression) if chosen is not None else None
+    return name or block.labels[0].split("_")[0]
+
+
+def _tagged(tags: Any, defaults: Any) -> Any:
+    """`tags_all` as the provider computes it: its default tags, under the resource's own."""
+    if not isinstance(tags, dict) or not isinstance(defaults, dict):
+        return UNKNOWN
+    return {**defaults, **tags}
 
 
 def _iterator(block: Block) -> str:

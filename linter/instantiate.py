@@ -31,7 +31,7 @@ from prodready.model import (
     TerraformInstance,
     mark,
 )
-from prodready.sources.hcl import SPLAT, Block, Call, ForExpr, Literal, ObjectExpr, Reference
+from prodready.sources.hcl import SPLAT, Block, Call, Conditional, ForExpr, Literal, ObjectExpr, Reference
 from prodready.sources.terraform import (
     Evaluator,
     ModuleFile,
@@ -374,43 +374,67 @@ class _ModuleInstance:
         for_each = block.attributes.get("for_each")
         if not each or for_each is None:
             return None
-        expression, path = for_each.expression, module_file.path
-        for _ in range(8):
-            if isinstance(expression, ObjectExpr):
-                for (key, _), position in zip(expression.items, expression.positions, strict=False):
-                    if isinstance(key, Literal) and key.value == each["key"]:
-                        return Location(path, *position)
-                return None
-            if isinstance(expression, ForExpr) and expression.key == Reference((expression.key_name,)):
+        return self.item_location(for_each.expression, [each["key"]], module_file.path)
+
+    def item_location(self, expression: Any, steps: list, path: str) -> Location | None:
+        """Where the item that `steps` (keys and attribute names) reach in `expression`, a collection
+        of this module written in `path`, is written literally: here, in a local, or in the callers that
+        passed it on (through their `for_each` too); the deepest item written when the rest is not."""
+        owner: _ModuleInstance = self
+        found: Location | None = None
+        each: tuple[Block, Any] | None = None  # in a caller: its module call and the instance's key
+        for _ in range(32):  # what real configurations nest stays far below
+            kind = type(expression)
+            if kind is ObjectExpr and steps:
+                item = next(
+                    (
+                        (value, position)
+                        for (key, value), position in zip(
+                            expression.items, expression.positions, strict=False
+                        )
+                        if isinstance(key, Literal) and key.value == steps[0]
+                    ),
+                    None,
+                )
+                if item is None:
+                    return found
+                expression, found, steps = item[0], Location(path, *item[1]), steps[1:]
+            elif kind is ForExpr and expression.key == Reference((expression.key_name,)):
+                if expression.value != Reference((expression.value_name,)):
+                    steps = steps[:1]  # the items are rebuilt: only the key still says which one
                 expression = expression.collection
-            elif (
-                isinstance(expression, Call)
-                and expression.name in ("tomap", "toset")
-                and expression.arguments
-            ):
+            elif kind is Call and expression.name in ("tomap", "toset") and expression.arguments:
                 expression = expression.arguments[0]
-            elif (
-                isinstance(expression, Reference)
-                and expression.steps[0] == "local"
-                and len(expression.steps) == 2
-            ):
-                local = self.shape.locals.get(expression.steps[1])
-                if local is None:
-                    return None
-                path, expression = local[0].path, local[1]
-            elif (
-                isinstance(expression, Reference)
-                and expression.steps[0] == "var"
-                and len(expression.steps) == 2
-            ):
-                variable = self.shape.variables.get(expression.steps[1])
-                default = variable[1].attributes.get("default") if variable else None
-                if variable is None or default is None:
-                    return None
-                path, expression = variable[0].path, default.expression
+            elif kind is Conditional:
+                condition = owner.evaluator.value(expression.condition)
+                if not isinstance(condition, bool):
+                    return found
+                expression = expression.if_true if condition else expression.if_false
+            elif kind is Reference and len(expression.steps) >= 2:
+                root, name, rest = expression.steps[0], expression.steps[1], list(expression.steps[2:])
+                steps = rest + steps
+                if root == "local" and name in owner.shape.locals:
+                    module_file, expression = owner.shape.locals[name]
+                    path = module_file.path
+                elif root == "var" and owner.call is not None and name in owner.call[1].attributes:
+                    call_file, block, _, bindings = owner.call
+                    expression, path = block.attributes[name].expression, call_file.path
+                    each = (block, bindings["each"]["key"]) if "each" in bindings else None
+                    owner = owner.parent  # type: ignore[assignment]  # a module with a call has a caller
+                elif root == "var" and name in owner.shape.variables:
+                    variable_file, variable = owner.shape.variables[name]
+                    default = variable.attributes.get("default")
+                    if default is None:
+                        return found
+                    expression, path = default.expression, variable_file.path
+                elif root == "each" and name == "value" and each is not None:
+                    expression, steps = each[0].attributes["for_each"].expression, [each[1], *steps]
+                    each = None
+                else:
+                    return found
             else:
-                return None
-        return None
+                return found
+        return found
 
     def _module_value(self, name: str) -> Any:
         """`module.<name>` as the evaluator reads it: the outputs of the call's instances."""
@@ -550,7 +574,9 @@ class _ModuleInstance:
                 self.anchor,
                 self.editable,
             )
-            builder = _BodyBuilder(self, positions, instance.origins if self.parent else None)
+            for_each = block.attributes.get("for_each")
+            collection = (for_each.expression, module_file.path) if for_each is not None else None
+            builder = _BodyBuilder(self, positions, instance.origins if self.parent else None, collection)
             body = builder.build(block, bindings, iterators)
             defaults = self.default_tags.get(_provider(block)) if block.type == "resource" else None
             if defaults is not None:
@@ -629,11 +655,18 @@ class _BodyBuilder:
     """Evaluates a block into a plain dict (nested blocks as lists of dicts) and records positions, and
     for an instance of a called module where each value was written (`origins`)."""
 
-    def __init__(self, instance: _ModuleInstance, positions: Positions, origins: dict | None) -> None:
+    def __init__(
+        self,
+        instance: _ModuleInstance,
+        positions: Positions,
+        origins: dict | None,
+        collection: tuple[Any, str] | None,  # the block's for_each expression and its file
+    ) -> None:
         self.instance = instance
         self.evaluator = instance.evaluator
         self.table = positions.table
         self.origins = origins
+        self.collection = collection
 
     def build(self, block: Block, bindings: dict[str, Any], iterators: dict[str, list[str]]) -> dict:
         body: dict = {}
@@ -645,6 +678,8 @@ class _BodyBuilder:
             evaluated = self.evaluator.value(attribute.expression, bindings)
             if self.origins is not None:
                 origin = self.instance.origin(attribute.expression, evaluated, iterators)
+                if isinstance(origin, Location):
+                    origin = self._item(attribute.expression, bindings) or origin
                 if origin is not None:
                     written[name] = origin
             if (
@@ -659,6 +694,22 @@ class _BodyBuilder:
                 continue
             self._append(body, marks, child.type, self.build(child, bindings, iterators), child)
         return body
+
+    def _item(self, expression: Any, bindings: dict[str, Any]) -> Location | None:
+        """For a value read from `each.value` of a block whose `for_each` is a collection a caller wrote,
+        that item's line in the caller (`protocol = "HTTP"` of `listeners = { api = {…} }`)."""
+        each = bindings.get("each")
+        if self.collection is None or not each:
+            return None
+        for reference in self.instance.shape.references(expression):
+            if reference.steps[:2] != ("each", "value"):
+                continue
+            steps = list(reference.steps[2:])
+            steps = steps[: steps.index(SPLAT)] if SPLAT in steps else steps
+            found = self.instance.item_location(self.collection[0], [each["key"], *steps], self.collection[1])
+            if found is not None and os.path.dirname(found.file) != self.instance.directory:
+                return found
+        return None
 
     def _append(self, body: dict, marks: dict, block_type: str, built: Any, block: Block) -> None:
         siblings = body.get(block_type)

@@ -6,9 +6,11 @@ import json
 import os
 
 import pytest
+from prodready.instantiate import instantiate
 from prodready.model import UNKNOWN
 from prodready.scan import ScanOptions, scan
 from prodready.sources.hcl import parse_hcl
+from prodready.sources.load import TerraformInput, load_terraform
 from prodready.sources.terraform import Evaluator
 
 DATABASE = """\
@@ -192,3 +194,31 @@ def evaluate(text: str, **variables):
 def test_functions_real_modules_lean_on(text, expected):
     result = evaluate(text, m={"a": 2}, list=[{"name": "p"}, {"name": "q"}], unknown=UNKNOWN)
     assert result == expected
+
+
+def test_default_tags_follow_provider_configurations_into_nested_modules(tmp_path, monkeypatch):
+    provider = 'provider "aws" {{\n{alias}  default_tags {{\n    tags = {{ team = "{team}" }}\n  }}\n}}\n'
+    table = 'resource "aws_dynamodb_table" "this" {\n  name = "t"\n  tags = { name = "t" }\n}\n'
+    write(
+        tmp_path,
+        {
+            "main.tf": provider.format(alias="", team="root")
+            + provider.format(alias='  alias = "west"\n', team="west")
+            + 'module "outer" {\n  source = "./outer"\n  providers = {\n    aws.east = aws\n    aws = aws.west\n  }\n}\n',
+            "outer/main.tf": table
+            + 'resource "aws_sqs_queue" "east" {\n  provider = aws.east\n}\n'
+            + 'module "inner" {\n  source = "../inner"\n}\n'
+            + 'module "own" {\n  source = "../own"\n}\n',
+            "inner/main.tf": table,
+            "own/main.tf": provider.format(alias="", team="own") + table,
+        },
+    )
+    monkeypatch.chdir(tmp_path)
+    loaded = load_terraform(["main.tf"], 10**6, TerraformInput([], 1, False))
+    tags = {r.address: r.body.get("tags_all") for r in instantiate(loaded.terraform).resources}
+    assert tags == {
+        "module.outer.aws_dynamodb_table.this": {"team": "west", "name": "t"},
+        "module.outer.aws_sqs_queue.east": {"team": "root"},
+        "module.outer.module.inner.aws_dynamodb_table.this": {"team": "west", "name": "t"},
+        "module.outer.module.own.aws_dynamodb_table.this": {"team": "own", "name": "t"},
+    }

@@ -732,11 +732,14 @@ class _BodyBuilder:
         content = next((child for child in block.blocks if child.type == "content"), None)
         items = self.evaluator.value(for_each.expression, bindings) if for_each else UNKNOWN
         iterator = _iterator(block)
-        if content is None or items is UNKNOWN or not isinstance(items, (list, dict)):
-            body[block_type] = UNKNOWN
-            marks.setdefault(block_type, mark(block.line, block.column))
+        known = content is not None and isinstance(items, (list, dict))
+        if content is None or not isinstance(items, (list, dict)) or (not items and block_type not in body):
+            # No blocks, or blocks not known: a finding about them points at what decided that.
+            if not known:
+                body[block_type] = UNKNOWN
+                marks.setdefault(block_type, mark(block.line, block.column))
             if self.origins is not None and for_each is not None:
-                origin = self.instance.origin(for_each.expression, UNKNOWN, iterators)
+                origin = self.instance.origin(for_each.expression, items, iterators)
                 if origin is not None:
                     self.origins.setdefault(id(body), {})[block_type] = origin
             return

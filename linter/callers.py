@@ -73,7 +73,12 @@ def merge_instances(findings: list[Finding]) -> list[Finding]:
     for finding in findings:
         address = _instance_address(finding)
         key = (
-            (finding.rule.id, finding.location, finding.message.replace(address, "\0"))
+            (
+                finding.rule.id,
+                finding.location.file,
+                finding.location.line,
+                finding.message.replace(address, "\0"),
+            )
             if address
             else (id(finding),)
         )

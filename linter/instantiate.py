@@ -31,7 +31,17 @@ from prodready.model import (
     TerraformInstance,
     mark,
 )
-from prodready.sources.hcl import SPLAT, Block, Call, Conditional, ForExpr, Literal, ObjectExpr, Reference
+from prodready.sources.hcl import (
+    SPLAT,
+    Block,
+    Call,
+    Conditional,
+    ForExpr,
+    Literal,
+    ObjectExpr,
+    Reference,
+    TupleExpr,
+)
 from prodready.sources.terraform import (
     Evaluator,
     ModuleFile,
@@ -399,6 +409,15 @@ class _ModuleInstance:
                 if item is None:
                     return found
                 expression, found, steps = item[0], Location(path, *item[1]), steps[1:]
+            elif kind is TupleExpr and steps:  # a set's item is its own key; a list's, its index
+                index = next(
+                    (n for n, item in enumerate(expression.items) if item == Literal(steps[0])),
+                    steps[0],
+                )
+                if not isinstance(index, int) or not 0 <= index < len(expression.positions):
+                    return found
+                found = Location(path, *expression.positions[index])
+                expression, steps = expression.items[index], steps[1:]
             elif kind is ForExpr and expression.key == Reference((expression.key_name,)):
                 if expression.value != Reference((expression.value_name,)):
                     steps = steps[:1]  # the items are rebuilt: only the key still says which one

@@ -266,6 +266,11 @@ class _ModuleInstance:
             if argument is not None:
                 found = parent.evaluator.value(argument.expression, bindings)
                 origin = parent.origin(argument.expression, found, iterators)
+                if "each" in bindings and "for_each" in block.attributes:
+                    collection = (block.attributes["for_each"].expression, call_file.path)
+                    origin = parent.written_item(
+                        argument.expression, bindings["each"]["key"], collection, origin, iterators
+                    )
                 origins[name] = (
                     Location(call_file.path, argument.line, argument.column) if origin is None else origin
                 )
@@ -384,12 +389,13 @@ class _ModuleInstance:
         for_each = block.attributes.get("for_each")
         if not each or for_each is None:
             return None
-        return self.item_location(for_each.expression, [each["key"]], module_file.path)
+        return self.item_location(for_each.expression, [each["key"]], module_file.path)[0]
 
-    def item_location(self, expression: Any, steps: list, path: str) -> Location | None:
+    def item_location(self, expression: Any, steps: list, path: str) -> tuple[Location | None, bool]:
         """Where the item that `steps` (keys and attribute names) reach in `expression`, a collection
         of this module written in `path`, is written literally: here, in a local, or in the callers that
-        passed it on (through their `for_each` too); the deepest item written when the rest is not."""
+        passed it on (through their `for_each` too); the deepest item written when the rest is not, and
+        whether that item is the one `steps` reach."""
         owner: _ModuleInstance = self
         found: Location | None = None
         each: tuple[Block, Any] | None = None  # in a caller: its module call and the instance's key
@@ -407,7 +413,7 @@ class _ModuleInstance:
                     None,
                 )
                 if item is None:
-                    return found
+                    break
                 expression, found, steps = item[0], Location(path, *item[1]), steps[1:]
             elif kind is TupleExpr and steps:  # a set's item is its own key; a list's, its index
                 index = next(
@@ -415,7 +421,7 @@ class _ModuleInstance:
                     steps[0],
                 )
                 if not isinstance(index, int) or not 0 <= index < len(expression.positions):
-                    return found
+                    break
                 found = Location(path, *expression.positions[index])
                 expression, steps = expression.items[index], steps[1:]
             elif kind is ForExpr and expression.key == Reference((expression.key_name,)):
@@ -427,7 +433,7 @@ class _ModuleInstance:
             elif kind is Conditional:
                 condition = owner.evaluator.value(expression.condition)
                 if not isinstance(condition, bool):
-                    return found
+                    break
                 expression = expression.if_true if condition else expression.if_false
             elif kind is Reference and len(expression.steps) >= 2:
                 root, name, rest = expression.steps[0], expression.steps[1], list(expression.steps[2:])
@@ -444,16 +450,37 @@ class _ModuleInstance:
                     variable_file, variable = owner.shape.variables[name]
                     default = variable.attributes.get("default")
                     if default is None:
-                        return found
+                        break
                     expression, path = default.expression, variable_file.path
                 elif root == "each" and name == "value" and each is not None:
                     expression, steps = each[0].attributes["for_each"].expression, [each[1], *steps]
                     each = None
                 else:
-                    return found
+                    break
             else:
+                break
+        return found, not steps
+
+    def written_item(
+        self, expression: Any, each_key: Any, collection: tuple[Any, str], origin: Any, iterators: dict
+    ) -> Any:
+        """`origin` narrowed for a value of a block whose `for_each` is `collection` (its expression and
+        file) and that reads `each.value`: the line, in the caller, of the item that holds the value, or
+        of the item that leaves it out when the value comes from the collection's argument."""
+        if not isinstance(origin, Location):
+            return origin
+        collection_origins = [self.origins.get(name) for name in iterators.get("each", [])]
+        for reference in self.shape.references(expression):
+            if reference.steps[:2] != ("each", "value"):
+                continue
+            steps = list(reference.steps[2:])
+            steps = steps[: steps.index(SPLAT)] if SPLAT in steps else steps
+            found, complete = self.item_location(collection[0], [each_key, *steps], collection[1])
+            if found is None or os.path.dirname(found.file) == self.directory:
+                continue
+            if complete or origin in collection_origins:
                 return found
-        return found
+        return origin
 
     def _module_value(self, name: str) -> Any:
         """`module.<name>` as the evaluator reads it: the outputs of the call's instances."""
@@ -697,8 +724,10 @@ class _BodyBuilder:
             evaluated = self.evaluator.value(attribute.expression, bindings)
             if self.origins is not None:
                 origin = self.instance.origin(attribute.expression, evaluated, iterators)
-                if isinstance(origin, Location):
-                    origin = self._item(attribute.expression, bindings) or origin
+                if self.collection is not None and "each" in bindings:
+                    origin = self.instance.written_item(
+                        attribute.expression, bindings["each"]["key"], self.collection, origin, iterators
+                    )
                 if origin is not None:
                     written[name] = origin
             if (
@@ -713,22 +742,6 @@ class _BodyBuilder:
                 continue
             self._append(body, marks, child.type, self.build(child, bindings, iterators), child)
         return body
-
-    def _item(self, expression: Any, bindings: dict[str, Any]) -> Location | None:
-        """For a value read from `each.value` of a block whose `for_each` is a collection a caller wrote,
-        that item's line in the caller (`protocol = "HTTP"` of `listeners = { api = {…} }`)."""
-        each = bindings.get("each")
-        if self.collection is None or not each:
-            return None
-        for reference in self.instance.shape.references(expression):
-            if reference.steps[:2] != ("each", "value"):
-                continue
-            steps = list(reference.steps[2:])
-            steps = steps[: steps.index(SPLAT)] if SPLAT in steps else steps
-            found = self.instance.item_location(self.collection[0], [each["key"], *steps], self.collection[1])
-            if found is not None and os.path.dirname(found.file) != self.instance.directory:
-                return found
-        return None
 
     def _append(self, body: dict, marks: dict, block_type: str, built: Any, block: Block) -> None:
         siblings = body.get(block_type)

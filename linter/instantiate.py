@@ -265,7 +265,7 @@ class _ModuleInstance:
             found: Any = UNKNOWN
             if argument is not None:
                 found = parent.evaluator.value(argument.expression, bindings)
-                origin = parent.origin(argument.expression, found, iterators)
+                origin = parent.origin(argument.expression, found, iterators, bindings)
                 if "each" in bindings and "for_each" in block.attributes:
                     collection = (block.attributes["for_each"].expression, call_file.path)
                     origin = parent.written_item(
@@ -290,11 +290,21 @@ class _ModuleInstance:
         inputs = [name for expression in expressions for name in self.shape.inputs(expression, {})]
         return {"each": inputs, "count": inputs}
 
-    def origin(self, expression: Any, found: Any, iterators: dict[str, list[str]]) -> Any:
+    def origin(
+        self, expression: Any, found: Any, iterators: dict[str, list[str]], bindings: dict | None = None
+    ) -> Any:
         """Where the value of an expression of this module was written, when not here: a caller's
         argument (a Location) or a child default (DEFAULTED); None when this module writes it."""
         if self.parent is None:
             return None
+        # `var.blue_green ? coalesce(var.retention, 1) : …`: the value comes from the branch taken, when
+        # that reads inputs; what chose it is the origin only when the branch is a literal.
+        while type(expression) is Conditional:
+            condition = self.evaluator.value(expression.condition, bindings)
+            branch = expression.if_true if condition is True else expression.if_false
+            if not isinstance(condition, bool) or not self.shape.inputs(branch, iterators):
+                break
+            expression = branch
         names = self.shape.inputs(expression, iterators)
         if not names:
             return None
@@ -723,7 +733,7 @@ class _BodyBuilder:
             marks[name] = mark(attribute.line, attribute.column)
             evaluated = self.evaluator.value(attribute.expression, bindings)
             if self.origins is not None:
-                origin = self.instance.origin(attribute.expression, evaluated, iterators)
+                origin = self.instance.origin(attribute.expression, evaluated, iterators, bindings)
                 if self.collection is not None and "each" in bindings:
                     origin = self.instance.written_item(
                         attribute.expression, bindings["each"]["key"], self.collection, origin, iterators
@@ -771,7 +781,7 @@ class _BodyBuilder:
                 body[block_type] = UNKNOWN
                 marks.setdefault(block_type, mark(block.line, block.column))
             if self.origins is not None and for_each is not None:
-                origin = self.instance.origin(for_each.expression, items, iterators)
+                origin = self.instance.origin(for_each.expression, items, iterators, bindings)
                 if origin is not None:
                     self.origins.setdefault(id(body), {})[block_type] = origin
             return

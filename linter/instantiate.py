@@ -733,11 +733,7 @@ class _BodyBuilder:
             marks[name] = mark(attribute.line, attribute.column)
             evaluated = self.evaluator.value(attribute.expression, bindings)
             if self.origins is not None:
-                origin = self.instance.origin(attribute.expression, evaluated, iterators, bindings)
-                if self.collection is not None and "each" in bindings:
-                    origin = self.instance.written_item(
-                        attribute.expression, bindings["each"]["key"], self.collection, origin, iterators
-                    )
+                origin = self._origin(attribute.expression, evaluated, bindings, iterators)
                 if origin is not None:
                     written[name] = origin
             if (
@@ -752,6 +748,15 @@ class _BodyBuilder:
                 continue
             self._append(body, marks, child.type, self.build(child, bindings, iterators), child)
         return body
+
+    def _origin(self, expression: Any, found: Any, bindings: dict[str, Any], iterators: dict) -> Any:
+        """Where the value of an expression of the block was written (see `_ModuleInstance.origin`), down
+        to the item of the caller's collection when the block is made from one."""
+        origin = self.instance.origin(expression, found, iterators, bindings)
+        if self.collection is not None and "each" in bindings:
+            key = bindings["each"]["key"]
+            origin = self.instance.written_item(expression, key, self.collection, origin, iterators)
+        return origin
 
     def _append(self, body: dict, marks: dict, block_type: str, built: Any, block: Block) -> None:
         siblings = body.get(block_type)
@@ -781,7 +786,7 @@ class _BodyBuilder:
                 body[block_type] = UNKNOWN
                 marks.setdefault(block_type, mark(block.line, block.column))
             if self.origins is not None and for_each is not None:
-                origin = self.instance.origin(for_each.expression, items, iterators, bindings)
+                origin = self._origin(for_each.expression, items, bindings, iterators)
                 if origin is not None:
                     self.origins.setdefault(id(body), {})[block_type] = origin
             return

@@ -409,6 +409,7 @@ class _ModuleInstance:
         owner: _ModuleInstance = self
         found: Location | None = None
         each: tuple[Block, Any] | None = None  # in a caller: its module call and the instance's key
+        rebuilt = False
         for _ in range(32):  # what real configurations nest stays far below
             kind = type(expression)
             if kind is ObjectExpr and steps:
@@ -436,7 +437,7 @@ class _ModuleInstance:
                 expression, steps = expression.items[index], steps[1:]
             elif kind is ForExpr and expression.key == Reference((expression.key_name,)):
                 if expression.value != Reference((expression.value_name,)):
-                    steps = steps[:1]  # the items are rebuilt: only the key still says which one
+                    rebuilt, steps = True, steps[:1]  # only the key still says which item
                 expression = expression.collection
             elif kind is Call and expression.name in ("tomap", "toset") and expression.arguments:
                 expression = expression.arguments[0]
@@ -469,7 +470,7 @@ class _ModuleInstance:
                     break
             else:
                 break
-        return found, not steps
+        return found, not steps and not rebuilt
 
     def written_item(
         self, expression: Any, each_key: Any, collection: tuple[Any, str], origin: Any, iterators: dict

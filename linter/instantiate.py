@@ -297,17 +297,18 @@ class _ModuleInstance:
         argument (a Location) or a child default (DEFAULTED); None when this module writes it."""
         if self.parent is None:
             return None
+        names = self.shape.inputs(expression, iterators)
+        if not names:
+            return None
         # `var.blue_green ? coalesce(var.retention, 1) : …`: the value comes from the branch taken, when
-        # that reads inputs; what chose it is the origin only when the branch is a literal.
-        while type(expression) is Conditional:
+        # that reads inputs; what chose it is the origin only when the branch is a literal. (With one
+        # input, either way it is that one.)
+        while len(names) > 1 and type(expression) is Conditional:
             condition = self.evaluator.value(expression.condition, bindings)
             branch = expression.if_true if condition is True else expression.if_false
             if not isinstance(condition, bool) or not self.shape.inputs(branch, iterators):
                 break
-            expression = branch
-        names = self.shape.inputs(expression, iterators)
-        if not names:
-            return None
+            expression, names = branch, self.shape.inputs(branch, iterators)
         written = [name for name in names if isinstance(self.origins.get(name), Location)]
         matching = [name for name in written if _same(self.variables.get(name), found)]
         if matching or written:

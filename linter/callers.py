@@ -1,7 +1,9 @@
 """The locate stage for Terraform: a finding about an instance of a called module moves to the line a
 person edits in the configuration that calls it.
 
-- A value a caller passed: that caller's argument (in the outermost caller that wrote it).
+- A value a caller passed: that caller's argument (in the outermost caller that wrote it); for a block
+  made by an item of a collection the caller wrote (`listeners = { api = { protocol = "HTTP" } }`), the
+  line of that item's value, or of the item when it leaves the value out.
 - A child variable's default that no caller set, or something missing around the resource (no alarm, no
   backup selection): the outermost module call, or the element of its `for_each` that made the instance.
 - A value the module writes itself: its own line when the module is in the scanned tree, else the
@@ -71,7 +73,12 @@ def merge_instances(findings: list[Finding]) -> list[Finding]:
     for finding in findings:
         address = _instance_address(finding)
         key = (
-            (finding.rule.id, finding.location, finding.message.replace(address, "\0"))
+            (
+                finding.rule.id,
+                finding.location.file,
+                finding.location.line,
+                finding.message.replace(address, "\0"),
+            )
             if address
             else (id(finding),)
         )

@@ -37,7 +37,7 @@ def to_finding(meta: RuleMeta, level: Level, problem: Problem) -> Finding:
     """The finding at the place in the scanned file that the problem names (the locate stage may move it
     to the file people edit)."""
     related = tuple(
-        RelatedLocation(resource.locate(path), f"{resource.kind} {resource.name}")
+        RelatedLocation(resource.locate(path), resource.address if resource.instance else str(resource))
         for resource, path in problem.related
     )
     if problem.resource is not None:

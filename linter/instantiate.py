@@ -17,6 +17,7 @@ import gc
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from prodready.model import (
@@ -31,7 +32,17 @@ from prodready.model import (
     TerraformInstance,
     mark,
 )
-from prodready.sources.hcl import SPLAT, Block, Call, ForExpr, Literal, ObjectExpr, Reference
+from prodready.sources.hcl import (
+    SPLAT,
+    Block,
+    Call,
+    Conditional,
+    ForExpr,
+    Literal,
+    ObjectExpr,
+    Reference,
+    TupleExpr,
+)
 from prodready.sources.terraform import (
     Evaluator,
     ModuleFile,
@@ -73,6 +84,7 @@ class _Shape:
         self.locals: dict[str, tuple[ModuleFile, Any]] = {}
         self.outputs: dict[str, Any] = {}
         self.resources: list[tuple[ModuleFile, Block]] = []
+        self.providers: list[Block] = []
         for module_file in self.files:
             for block in module_file.parsed.blocks:
                 if block.type == "variable" and block.labels:
@@ -84,6 +96,8 @@ class _Shape:
                     self.outputs[block.labels[0]] = block.attributes["value"].expression
                 elif block.type in _KINDS and len(block.labels) >= 2:
                     self.resources.append((module_file, block))
+                elif block.type == "provider" and block.labels:
+                    self.providers.append(block)
         self.calls = {block.labels[0]: (f, block, source) for f, block, source in module_calls(self.files)}
         self.local_expressions = {name: expression for name, (_, expression) in self.locals.items()}
         self._local_inputs: dict[str, list[str]] = {}
@@ -252,7 +266,12 @@ class _ModuleInstance:
             found: Any = UNKNOWN
             if argument is not None:
                 found = parent.evaluator.value(argument.expression, bindings)
-                origin = parent.origin(argument.expression, found, iterators)
+                origin = parent.origin(argument.expression, found, iterators, bindings)
+                if "each" in bindings and "for_each" in block.attributes:
+                    collection = (block.attributes["for_each"].expression, call_file.path)
+                    origin = parent.written_item(
+                        argument.expression, bindings["each"]["key"], collection, origin, iterators
+                    )
                 origins[name] = (
                     Location(call_file.path, argument.line, argument.column) if origin is None else origin
                 )
@@ -272,7 +291,9 @@ class _ModuleInstance:
         inputs = [name for expression in expressions for name in self.shape.inputs(expression, {})]
         return {"each": inputs, "count": inputs}
 
-    def origin(self, expression: Any, found: Any, iterators: dict[str, list[str]]) -> Any:
+    def origin(
+        self, expression: Any, found: Any, iterators: dict[str, list[str]], bindings: dict | None = None
+    ) -> Any:
         """Where the value of an expression of this module was written, when not here: a caller's
         argument (a Location) or a child default (DEFAULTED); None when this module writes it."""
         if self.parent is None:
@@ -280,11 +301,46 @@ class _ModuleInstance:
         names = self.shape.inputs(expression, iterators)
         if not names:
             return None
+        # `var.blue_green ? coalesce(var.retention, 1) : …`: the value comes from the branch taken, when
+        # that reads inputs; what chose it is the origin only when the branch is a literal. (With one
+        # input, either way it is that one.)
+        while len(names) > 1 and type(expression) is Conditional:
+            condition = self.evaluator.value(expression.condition, bindings)
+            branch = expression.if_true if condition is True else expression.if_false
+            if not isinstance(condition, bool) or not self.shape.inputs(branch, iterators):
+                break
+            expression, names = branch, self.shape.inputs(branch, iterators)
         written = [name for name in names if isinstance(self.origins.get(name), Location)]
         matching = [name for name in written if _same(self.variables.get(name), found)]
         if matching or written:
             return self.origins[(matching or written)[0]]
         return DEFAULTED
+
+    @cached_property
+    def default_tags(self) -> dict[str, Any]:
+        """The `default_tags` of each provider configuration that has them, by its name in this module
+        (`aws`, `aws.replica`): the caller's default configurations, or those its `providers` argument
+        passes (then only those), under this module's own provider blocks."""
+        found: dict[str, Any] = {}
+        if self.parent is not None and self.call is not None:
+            passed = self.call[1].attributes.get("providers")
+            if passed is None:
+                found = {name: tags for name, tags in self.parent.default_tags.items() if "." not in name}
+            elif isinstance(passed.expression, ObjectExpr):
+                for key, target in passed.expression.items:
+                    name = _provider_name(key)
+                    tags = self.parent.default_tags.get(_provider_name(target) or "")
+                    if name is not None and tags is not None:
+                        found[name] = tags
+        for block in self.shape.providers:
+            alias = block.attributes.get("alias")
+            name = block.labels[0] + (f".{self.evaluator.value(alias.expression)}" if alias else "")
+            defaults = next((child for child in block.blocks if child.type == "default_tags"), None)
+            if defaults is not None and "tags" in defaults.attributes:
+                found[name] = self.evaluator.value(defaults.attributes["tags"].expression)
+            else:
+                found.pop(name, None)
+        return found
 
     # --- module calls and outputs ------------------------------------------------------------------
 
@@ -345,43 +401,99 @@ class _ModuleInstance:
         for_each = block.attributes.get("for_each")
         if not each or for_each is None:
             return None
-        expression, path = for_each.expression, module_file.path
-        for _ in range(8):
-            if isinstance(expression, ObjectExpr):
-                for (key, _), position in zip(expression.items, expression.positions, strict=False):
-                    if isinstance(key, Literal) and key.value == each["key"]:
-                        return Location(path, *position)
-                return None
-            if isinstance(expression, ForExpr) and expression.key == Reference((expression.key_name,)):
+        return self.item_location(for_each.expression, [each["key"]], module_file.path)[0]
+
+    def item_location(self, expression: Any, steps: list, path: str) -> tuple[Location | None, bool]:
+        """Where the item that `steps` (keys and attribute names) reach in `expression`, a collection
+        of this module written in `path`, is written literally: here, in a local, or in the callers that
+        passed it on (through their `for_each` too); the deepest item written when the rest is not, and
+        whether that item is the one `steps` reach."""
+        owner: _ModuleInstance = self
+        found: Location | None = None
+        each: tuple[Block, Any] | None = None  # in a caller: its module call and the instance's key
+        rebuilt = False
+        for _ in range(32):  # what real configurations nest stays far below
+            kind = type(expression)
+            if kind is ObjectExpr and steps:
+                item = next(
+                    (
+                        (value, position)
+                        for (key, value), position in zip(
+                            expression.items, expression.positions, strict=False
+                        )
+                        if isinstance(key, Literal) and key.value == steps[0]
+                    ),
+                    None,
+                )
+                if item is None:
+                    break
+                expression, found, steps = item[0], Location(path, *item[1]), steps[1:]
+            elif kind is TupleExpr and steps:  # a set's item is its own key; a list's, its index
+                index = next(
+                    (n for n, item in enumerate(expression.items) if item == Literal(steps[0])),
+                    steps[0],
+                )
+                if not isinstance(index, int) or not 0 <= index < len(expression.positions):
+                    break
+                found = Location(path, *expression.positions[index])
+                expression, steps = expression.items[index], steps[1:]
+            elif kind is ForExpr and expression.key == Reference((expression.key_name,)):
+                if expression.value != Reference((expression.value_name,)):
+                    rebuilt, steps = True, steps[:1]  # only the key still says which item
                 expression = expression.collection
-            elif (
-                isinstance(expression, Call)
-                and expression.name in ("tomap", "toset")
-                and expression.arguments
-            ):
+            elif kind is Call and expression.name in ("tomap", "toset") and expression.arguments:
                 expression = expression.arguments[0]
-            elif (
-                isinstance(expression, Reference)
-                and expression.steps[0] == "local"
-                and len(expression.steps) == 2
-            ):
-                local = self.shape.locals.get(expression.steps[1])
-                if local is None:
-                    return None
-                path, expression = local[0].path, local[1]
-            elif (
-                isinstance(expression, Reference)
-                and expression.steps[0] == "var"
-                and len(expression.steps) == 2
-            ):
-                variable = self.shape.variables.get(expression.steps[1])
-                default = variable[1].attributes.get("default") if variable else None
-                if variable is None or default is None:
-                    return None
-                path, expression = variable[0].path, default.expression
+            elif kind is Conditional:
+                condition = owner.evaluator.value(expression.condition)
+                if not isinstance(condition, bool):
+                    break
+                expression = expression.if_true if condition else expression.if_false
+            elif kind is Reference and len(expression.steps) >= 2:
+                root, name, rest = expression.steps[0], expression.steps[1], list(expression.steps[2:])
+                steps = rest + steps
+                if root == "local" and name in owner.shape.locals:
+                    module_file, expression = owner.shape.locals[name]
+                    path = module_file.path
+                elif root == "var" and owner.call is not None and name in owner.call[1].attributes:
+                    call_file, block, _, bindings = owner.call
+                    expression, path = block.attributes[name].expression, call_file.path
+                    each = (block, bindings["each"]["key"]) if "each" in bindings else None
+                    owner = owner.parent  # type: ignore[assignment]  # a module with a call has a caller
+                elif root == "var" and name in owner.shape.variables:
+                    variable_file, variable = owner.shape.variables[name]
+                    default = variable.attributes.get("default")
+                    if default is None:
+                        break
+                    expression, path = default.expression, variable_file.path
+                elif root == "each" and name == "value" and each is not None:
+                    expression, steps = each[0].attributes["for_each"].expression, [each[1], *steps]
+                    each = None
+                else:
+                    break
             else:
-                return None
-        return None
+                break
+        return found, not steps and not rebuilt
+
+    def written_item(
+        self, expression: Any, each_key: Any, collection: tuple[Any, str], origin: Any, iterators: dict
+    ) -> Any:
+        """`origin` narrowed for a value of a block whose `for_each` is `collection` (its expression and
+        file) and that reads `each.value`: the line, in the caller, of the item that holds the value, or
+        of the item that leaves it out when the value comes from the collection's argument."""
+        if not isinstance(origin, Location):
+            return origin
+        collection_origins = [self.origins.get(name) for name in iterators.get("each", [])]
+        for reference in self.shape.references(expression):
+            if reference.steps[:2] != ("each", "value"):
+                continue
+            steps = list(reference.steps[2:])
+            steps = steps[: steps.index(SPLAT)] if SPLAT in steps else steps
+            found, complete = self.item_location(collection[0], [each_key, *steps], collection[1])
+            if found is None or os.path.dirname(found.file) == self.directory:
+                continue
+            if complete or origin in collection_origins:
+                return found
+        return origin
 
     def _module_value(self, name: str) -> Any:
         """`module.<name>` as the evaluator reads it: the outputs of the call's instances."""
@@ -522,12 +634,18 @@ class _ModuleInstance:
                 self.anchor,
                 self.editable,
             )
-            builder = _BodyBuilder(self, positions, instance.origins if self.parent else None)
+            for_each = block.attributes.get("for_each")
+            collection = (for_each.expression, module_file.path) if for_each is not None else None
+            builder = _BodyBuilder(self, positions, instance.origins if self.parent else None, collection)
+            body = builder.build(block, bindings, iterators)
+            defaults = self.default_tags.get(_provider(block)) if block.type == "resource" else None
+            if defaults is not None:
+                body["tags_all"] = _tagged(body.get("tags", {}), defaults)
             yield Resource(
                 kind=kind,
                 name=block.labels[-1] if block.type != "module" else block.labels[0],
                 module=self.directory,
-                body=builder.build(block, bindings, iterators),
+                body=body,
                 file=module_file.path,
                 start=Location(module_file.path, block.line, block.column),
                 positions=positions,
@@ -548,6 +666,30 @@ class _ModuleInstance:
             inner = iterators | {_iterator(child)} if child.type == "dynamic" and child.labels else iterators
             found |= self._block_addresses(child, each, inner)
         return found
+
+
+def _provider_name(expression: Any) -> str | None:
+    """`aws` or `aws.replica`, as a key or a value of a module call's `providers` argument."""
+    if isinstance(expression, Literal) and isinstance(expression.value, str):
+        return expression.value
+    if isinstance(expression, Reference) and all(isinstance(step, str) for step in expression.steps):
+        return ".".join(expression.steps)
+    return None
+
+
+def _provider(block: Block) -> str:
+    """The provider configuration a resource uses: its `provider` argument, else the default one of the
+    provider its type names (`aws_s3_bucket` → `aws`)."""
+    chosen = block.attributes.get("provider")
+    name = _provider_name(chosen.expression) if chosen is not None else None
+    return name or block.labels[0].split("_")[0]
+
+
+def _tagged(tags: Any, defaults: Any) -> Any:
+    """`tags_all` as the provider computes it: its default tags, under the resource's own."""
+    if not isinstance(tags, dict) or not isinstance(defaults, dict):
+        return UNKNOWN
+    return {**defaults, **tags}
 
 
 def _iterator(block: Block) -> str:
@@ -573,11 +715,18 @@ class _BodyBuilder:
     """Evaluates a block into a plain dict (nested blocks as lists of dicts) and records positions, and
     for an instance of a called module where each value was written (`origins`)."""
 
-    def __init__(self, instance: _ModuleInstance, positions: Positions, origins: dict | None) -> None:
+    def __init__(
+        self,
+        instance: _ModuleInstance,
+        positions: Positions,
+        origins: dict | None,
+        collection: tuple[Any, str] | None,  # the block's for_each expression and its file
+    ) -> None:
         self.instance = instance
         self.evaluator = instance.evaluator
         self.table = positions.table
         self.origins = origins
+        self.collection = collection
 
     def build(self, block: Block, bindings: dict[str, Any], iterators: dict[str, list[str]]) -> dict:
         body: dict = {}
@@ -588,7 +737,7 @@ class _BodyBuilder:
             marks[name] = mark(attribute.line, attribute.column)
             evaluated = self.evaluator.value(attribute.expression, bindings)
             if self.origins is not None:
-                origin = self.instance.origin(attribute.expression, evaluated, iterators)
+                origin = self._origin(attribute.expression, evaluated, bindings, iterators)
                 if origin is not None:
                     written[name] = origin
             if (
@@ -603,6 +752,15 @@ class _BodyBuilder:
                 continue
             self._append(body, marks, child.type, self.build(child, bindings, iterators), child)
         return body
+
+    def _origin(self, expression: Any, found: Any, bindings: dict[str, Any], iterators: dict) -> Any:
+        """Where the value of an expression of the block was written (see `_ModuleInstance.origin`), down
+        to the item of the caller's collection when the block is made from one."""
+        origin = self.instance.origin(expression, found, iterators, bindings)
+        if self.collection is not None and "each" in bindings:
+            key = bindings["each"]["key"]
+            origin = self.instance.written_item(expression, key, self.collection, origin, iterators)
+        return origin
 
     def _append(self, body: dict, marks: dict, block_type: str, built: Any, block: Block) -> None:
         siblings = body.get(block_type)
@@ -625,14 +783,16 @@ class _BodyBuilder:
         content = next((child for child in block.blocks if child.type == "content"), None)
         items = self.evaluator.value(for_each.expression, bindings) if for_each else UNKNOWN
         iterator = _iterator(block)
-        if self.origins is not None and for_each is not None:
-            # Whether the blocks exist is the caller's choice when an input decides it, even none of them.
-            origin = self.instance.origin(for_each.expression, items, iterators)
-            if origin is not None:
-                self.origins.setdefault(id(body), {}).setdefault(block_type, origin)
-        if content is None or items is UNKNOWN or not isinstance(items, (list, dict)):
-            body[block_type] = UNKNOWN
-            marks.setdefault(block_type, mark(block.line, block.column))
+        known = content is not None and isinstance(items, (list, dict))
+        if content is None or not isinstance(items, (list, dict)) or (not items and block_type not in body):
+            # No blocks, or blocks not known: a finding about them points at what decided that.
+            if not known:
+                body[block_type] = UNKNOWN
+                marks.setdefault(block_type, mark(block.line, block.column))
+            if self.origins is not None and for_each is not None:
+                origin = self._origin(for_each.expression, items, bindings, iterators)
+                if origin is not None:
+                    self.origins.setdefault(id(body), {})[block_type] = origin
             return
         inner_iterators = {
             **iterators,

@@ -92,6 +92,13 @@ def boolean(found: Any) -> bool | None | Any:
 _MODULE_PREFIX = re.compile(r'^(?:module\.[^.\[]+(?:\[(?:"[^"]*"|[^\]]*)\])?\.)*')
 
 
+def tags(body: Any) -> Any:
+    """The tags a resource carries: `tags_all` when its provider has `default_tags` (the instantiate
+    stage merges them under the resource's own, as the provider does), else its `tags`."""
+    found = value(body, "tags_all")
+    return value(body, "tags") if found is ABSENT else found
+
+
 def address_kind(address: str) -> str:
     """The kind of the resource at a configuration address: `module.db.aws_db_instance.this` →
     `aws_db_instance`, `data.aws_iam_policy_document.x` → `data.aws_iam_policy_document`, `module.vpc`

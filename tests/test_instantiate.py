@@ -9,9 +9,11 @@ from pathlib import Path
 
 import prodready.instantiate
 import pytest
+from prodready.instantiate import instantiate
 from prodready.model import UNKNOWN
 from prodready.scan import ScanOptions, scan
 from prodready.sources.hcl import parse_hcl
+from prodready.sources.load import TerraformInput, load_terraform
 from prodready.sources.terraform import Evaluator
 
 DATABASE = """\
@@ -167,6 +169,15 @@ def evaluate(text: str, **variables):
         ("one([3])", 3),
         ("length([var.unknown])", 1),
         ("length(slice([var.unknown, 1, 2], 0, 1))", 1),
+        ("length(slice(var.unknown, 0, 1))", 1),
+        ("slice(var.unknown, 1, 3)", [UNKNOWN, UNKNOWN]),
+        ("slice(var.list, 0, 3)", UNKNOWN),
+        ('length(compact([var.unknown, "a"]))', UNKNOWN),
+        ("anytrue([var.unknown, true])", True),
+        ("alltrue([var.unknown, false])", False),
+        ("alltrue([var.unknown, true])", UNKNOWN),
+        ("values(var.m)", [2]),
+        ("tostring(2)", "2"),
         ('contains(keys(var.m), "a")', True),
         ("[for k, v in var.m : k if v > 1]", ["a"]),
         ("{ for k, v in var.m : upper(k) => v }", {"A": 2}),
@@ -229,3 +240,31 @@ def test_every_terraform_fixture_reports_the_same_from_the_cache(tmp_path, monke
     assert len(cold) > 100
     monkeypatch.setattr(prodready.instantiate, "_instantiate", lambda modules: pytest.fail("not cached"))
     assert report() == cold
+
+
+def test_default_tags_follow_provider_configurations_into_nested_modules(tmp_path, monkeypatch):
+    provider = 'provider "aws" {{\n{alias}  default_tags {{\n    tags = {{ team = "{team}" }}\n  }}\n}}\n'
+    table = 'resource "aws_dynamodb_table" "this" {\n  name = "t"\n  tags = { name = "t" }\n}\n'
+    write(
+        tmp_path,
+        {
+            "main.tf": provider.format(alias="", team="root")
+            + provider.format(alias='  alias = "west"\n', team="west")
+            + 'module "outer" {\n  source = "./outer"\n  providers = {\n    aws.east = aws\n    aws = aws.west\n  }\n}\n',
+            "outer/main.tf": table
+            + 'resource "aws_sqs_queue" "east" {\n  provider = aws.east\n}\n'
+            + 'module "inner" {\n  source = "../inner"\n}\n'
+            + 'module "own" {\n  source = "../own"\n}\n',
+            "inner/main.tf": table,
+            "own/main.tf": provider.format(alias="", team="own") + table,
+        },
+    )
+    monkeypatch.chdir(tmp_path)
+    loaded = load_terraform(["main.tf"], 10**6, TerraformInput([], 1, False))
+    tags = {r.address: r.body.get("tags_all") for r in instantiate(loaded.terraform).resources}
+    assert tags == {
+        "module.outer.aws_dynamodb_table.this": {"team": "west", "name": "t"},
+        "module.outer.aws_sqs_queue.east": {"team": "root"},
+        "module.outer.module.inner.aws_dynamodb_table.this": {"team": "west", "name": "t"},
+        "module.outer.module.own.aws_dynamodb_table.this": {"team": "own", "name": "t"},
+    }

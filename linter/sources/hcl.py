@@ -14,7 +14,7 @@ from typing import Any
 
 # The shape of what parse_hcl returns: a change to the classes below changes it, so that parse results
 # cached by an earlier build are not read.
-FORMAT = 2
+FORMAT = 3
 
 # --- expressions -----------------------------------------------------------------------------------
 
@@ -49,6 +49,7 @@ class Call:
 @dataclass(frozen=True)
 class TupleExpr:
     items: tuple
+    positions: tuple = ()  # (line, column) of each item, as ObjectExpr's
 
 
 @dataclass(frozen=True)
@@ -397,12 +398,9 @@ def _call(node: Any) -> Expression:
 
 
 def _tuple(node: Any) -> TupleExpr:
+    elements = [c for c in node.children if getattr(c, "data", None) not in (None, "new_line_or_comment")]
     return TupleExpr(
-        tuple(
-            _expression(c)
-            for c in node.children
-            if getattr(c, "data", None) not in (None, "new_line_or_comment")
-        )
+        tuple(_expression(c) for c in elements), tuple((c.meta.line, c.meta.column) for c in elements)
     )
 
 

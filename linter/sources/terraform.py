@@ -128,6 +128,27 @@ def _lookup(mapping: dict, key: str, *default: Any) -> Any:
     raise EvaluationError(f"no key {key!r}")
 
 
+def _decided(items: list, decisive: bool) -> Any:
+    """anytrue() (decisive True) or alltrue() (decisive False): one decisive element decides even when
+    others are not known."""
+    if any(item is decisive for item in items):
+        return decisive
+    if any(item is UNKNOWN for item in items):
+        return UNKNOWN
+    return not decisive if all(isinstance(item, bool) for item in items) else _error()
+
+
+def _slice(items: Any, start: Any, end: Any) -> Any:
+    """slice(); of a list not known, the elements are not known but their number is: Terraform fails
+    unless the list holds them all (`slice(module.vpc.private_subnets, 0, 1)` is one subnet)."""
+    start, end = _to_number(start), _to_number(end)
+    if items is UNKNOWN:
+        return [UNKNOWN] * int(end - start) if 0 <= start <= end <= 1024 else UNKNOWN
+    if not 0 <= start <= end <= len(items):
+        raise EvaluationError("slice() out of range")
+    return items[int(start) : int(end)]
+
+
 def _concat(*lists: Any) -> Any:
     if any(items is UNKNOWN for items in lists):
         return UNKNOWN
@@ -168,7 +189,7 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "contains": _contains,
     "element": lambda items, index: items[index % len(items)],
     "index": lambda items, item: items.index(item),
-    "slice": lambda items, start, end: items[start:end] if 0 <= start <= end <= len(items) else _error(),
+    "slice": _slice,
     "one": _one,
     "reverse": lambda items: items[::-1],
     "range": lambda *bounds: _range(*map(int, bounds)),
@@ -178,8 +199,8 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "compact": lambda items: [item for item in items if item not in (None, "")],
     "distinct": lambda items: list(dict.fromkeys(items)),
     "sort": lambda items: sorted(items),
-    "alltrue": lambda items: all(items),
-    "anytrue": lambda items: any(items),
+    "alltrue": lambda items: _decided(items, False),
+    "anytrue": lambda items: _decided(items, True),
     "sum": sum,
     "abs": abs,
     "ceil": lambda number: -(-number // 1),
@@ -191,8 +212,8 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "setunion": lambda *sets: list(dict.fromkeys(item for items in sets for item in items)),
 }
 _SHALLOW = {
-    *("length", "keys", "values", "lookup", "contains", "element", "slice", "one"),
-    *("concat", "merge", "flatten", "tolist", "tomap", "reverse", "compact"),
+    *("length", "keys", "values", "lookup", "contains", "element", "slice", "one", "alltrue", "anytrue"),
+    *("concat", "merge", "flatten", "tolist", "tomap", "reverse"),
 }
 
 
@@ -482,7 +503,7 @@ class Evaluator:
             if call.name in _SHALLOW
             else _all_known(arguments)
         )
-        if not known:
+        if not known and not (call.name == "slice" and _all_known(arguments[1:])):  # a known length
             return UNKNOWN
         try:
             return function(*arguments)

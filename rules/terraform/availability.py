@@ -429,6 +429,26 @@ def _replicates(bucket: Resource) -> bool | None:
     return None if found is UNKNOWN else bool(found)
 
 
+def _may_replicate_into(configuration: Resource, name: Any, index: Index) -> bool:
+    """Whether a v4 replication configuration may have the bucket called `name` as a destination without
+    referencing it: a destination ARN that names it, or one not known while the configuration references
+    no bucket but its source (`"arn:aws:s3:::${local.replica_name}"`)."""
+    rules = blocks(configuration.body, "rule")
+    if rules is UNKNOWN:
+        return True
+    destinations: list[Any] = []
+    for rule_block in rules:
+        found = blocks(rule_block, "destination")
+        if found is UNKNOWN:
+            return True
+        destinations.extend(value(destination, "bucket") for destination in found)
+    if isinstance(name, str) and f"arn:aws:s3:::{name}" in destinations:
+        return True
+    return any(is_unknown(found) for found in destinations) and (
+        len(index.referenced(configuration, "aws_s3_bucket")) <= 1
+    )
+
+
 @rule("PR356", "s3-no-replication", Level.NOTE, section=4, kinds={"aws_s3_bucket"})
 def s3_no_replication(bucket: Resource, index: Index) -> Iterator[Problem]:
     """An S3 bucket whose objects exist in one region only.
@@ -436,8 +456,9 @@ def s3_no_replication(bucket: Resource, index: Index) -> Iterator[Problem]:
     ## What it checks
     An `aws_s3_bucket` must have a replication configuration: an inline `replication_configuration` block
     (AWS provider v3) or an `aws_s3_bucket_replication_configuration` referencing it or naming it (v4+).
-    A bucket that is the destination of another bucket's replication, that a module call receives, or
-    that a replication configuration whose `bucket` comes from input may cover is not a finding.
+    A bucket that is the destination of another bucket's replication (by reference, or by an ARN that
+    names it or is not known), that a module call receives, or that a replication configuration whose
+    `bucket` comes from input may cover is not a finding.
 
     ## Why it matters
     S3 keeps objects in several zones of one region, but a regional outage makes them unreachable, and
@@ -476,6 +497,8 @@ def s3_no_replication(bucket: Resource, index: Index) -> Iterator[Problem]:
     for configuration in index.in_configuration(bucket, "aws_s3_bucket_replication_configuration"):
         found = value(configuration.body, "bucket")
         if may_point_at(configuration, {bucket.kind}, found, lambda found: found == name) is not False:
+            return
+        if _may_replicate_into(configuration, name, index):
             return
     yield Problem(
         f"{bucket.address} is not replicated to another region: a regional outage or a bad delete leaves no "

@@ -19,6 +19,7 @@ from prodready.terraform import (
     may_point_at,
     number,
     passed_to_module,
+    tags,
     value,
 )
 
@@ -321,15 +322,15 @@ def dynamodb_no_pitr(table: Resource) -> Iterator[Problem]:
     )
 
 
-def _tag_matches(selection_tag: dict, tags: Any) -> bool | None:
+def _tag_matches(selection_tag: dict, carried: Any) -> bool | None:
     """Whether a `selection_tag { type = "STRINGEQUALS", key, value }` matches the tags; None when unknown."""
     condition = [value(selection_tag, name) for name in ("type", "key", "value")]
-    if any(part is UNKNOWN for part in condition) or tags is UNKNOWN:
+    if any(part is UNKNOWN for part in condition) or carried is UNKNOWN:
         return None
     kind, key, wanted = condition
-    if kind != "STRINGEQUALS" or not isinstance(tags, dict):
+    if kind != "STRINGEQUALS" or not isinstance(carried, dict):
         return False
-    found = tags.get(key, ABSENT)
+    found = carried.get(key, ABSENT)
     if found is UNKNOWN:
         return None
     return found == wanted
@@ -370,14 +371,16 @@ def covered_by_backup(resource: Resource, index: Index) -> bool | None:
     if index.referrers(resource, "aws_backup_selection"):
         return True
     unknown = passed_to_module(resource, index)
-    tags = value(resource.body, "tags")
+    carried = tags(resource.body)
     for selection in index.in_configuration(resource, "aws_backup_selection"):
         verdicts = [_selects_by_arn(selection, resource.kind, index)]
         selection_tags = blocks(selection.body, "selection_tag")
         if selection_tags is UNKNOWN:
             verdicts.append(None)
         else:
-            verdicts.extend(_tag_matches(tag, tags) for _, tag in each_block(selection.body, "selection_tag"))
+            verdicts.extend(
+                _tag_matches(tag, carried) for _, tag in each_block(selection.body, "selection_tag")
+            )
         if True in verdicts:
             return True
         unknown = unknown or None in verdicts
@@ -396,9 +399,10 @@ def no_backup_plan_coverage(store: Resource, index: Index) -> Iterator[Problem]:
 
     ## What it checks
     Every `aws_db_instance`, `aws_rds_cluster`, `aws_dynamodb_table`, `aws_efs_file_system` and
-    `aws_ebs_volume` must be covered by an `aws_backup_selection` of the same module: one that references
-    it in `resources`, lists a wildcard ARN of its service there (`arn:aws:rds:*:*:db:*`, `*`), or
-    selects by a `selection_tag` (`STRINGEQUALS`) that the resource's `tags` carry. A selection whose
+    `aws_ebs_volume` must be covered by an `aws_backup_selection` of the same configuration (a root module
+    and the modules it calls): one that references it in `resources`, lists a wildcard ARN of its service
+    there (`arn:aws:rds:*:*:db:*`, `*`), or selects by a `selection_tag` (`STRINGEQUALS`) that the
+    resource carries, in its `tags` or through its provider's `default_tags`. A selection whose
     resources or tags are unknown (a variable, a local, a data source; not a reference to another
     resource), or a module call that receives the resource, counts as covering.
     Read replicas are not checked (AWS Backup does not back them up; their source is).

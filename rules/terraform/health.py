@@ -41,8 +41,9 @@ def target_group_health_check(group: Resource) -> Iterator[Problem]:
     ## Why it matters
     The load balancer only stops sending traffic to a target that fails its health check. With checks
     disabled, a crashed or hung instance keeps receiving its share of requests. Without a `health_check`
-    block the defaults apply (`/` on the traffic port, HTTP 200 only), which either fail an application
-    that redirects `/` or pass one whose dependencies are down.
+    block the defaults apply (`/` on the traffic port, HTTP 200 only; for a TCP, TLS or UDP target group
+    of a network load balancer, a TCP connection to the traffic port), which either fail an application
+    that redirects `/` or pass one that accepts connections while it cannot serve.
 
     ## Example
     ```hcl
@@ -72,9 +73,15 @@ def target_group_health_check(group: Resource) -> Iterator[Problem]:
     if checks is UNKNOWN:
         return
     if not checks:
+        protocol = value(group.body, "protocol")
+        probe = (
+            "only checks that the port accepts a TCP connection"
+            if isinstance(protocol, str) and protocol.upper() not in ("HTTP", "HTTPS")
+            else "probes `/` with defaults"
+        )
         yield Problem(
-            f"{group.address} has no health_check block: the load balancer probes `/` with defaults, "
-            "which say nothing about whether the application can serve",
+            f"{group.address} has no health_check block: the load balancer {probe}, which says nothing "
+            "about whether the application can serve",
             group,
             ("health_check",),
         )

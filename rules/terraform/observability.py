@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from prodready.index import Index
 from prodready.model import ABSENT, UNKNOWN, Level, Problem, Resource, is_unknown
 from prodready.registry import rule
-from prodready.terraform import blocks, boolean, may_point_at, number, passed_to_module, value
+from prodready.terraform import blocks, boolean, each_block, may_point_at, number, passed_to_module, value
 
 REQUIRED_CONTROL_PLANE_LOGS = ("api", "audit")
 
@@ -165,13 +165,33 @@ def log_group_no_retention(group: Resource) -> Iterator[Problem]:
         )
 
 
+_EDGE_LAMBDA = "edgelambda.amazonaws.com"
+
+
+def _runs_at_edge(function: Resource, index: Index) -> bool:
+    """Whether the function's role trusts Lambda@Edge, in its `assume_role_policy` JSON or in the
+    `aws_iam_policy_document` that makes it."""
+    for role in index.referenced(function, "aws_iam_role"):
+        policy = value(role.body, "assume_role_policy")
+        if isinstance(policy, str) and _EDGE_LAMBDA in policy:
+            return True
+        for document in index.referenced(role, "data.aws_iam_policy_document"):
+            for _, statement in each_block(document.body, "statement"):
+                for _, principal in each_block(statement, "principals"):
+                    identifiers = value(principal, "identifiers")
+                    if isinstance(identifiers, list) and _EDGE_LAMBDA in identifiers:
+                        return True
+    return False
+
+
 @rule("PR553", "lambda-no-tracing", Level.NOTE, section=5, kinds={"aws_lambda_function"})
-def lambda_no_tracing(function: Resource) -> Iterator[Problem]:
+def lambda_no_tracing(function: Resource, index: Index) -> Iterator[Problem]:
     """A Lambda function does not record X-Ray traces.
 
     ## What it checks
     An `aws_lambda_function` must have `tracing_config { mode = "Active" }`. Without the block, or with
-    `mode = "PassThrough"`, the function samples no traces of its own.
+    `mode = "PassThrough"`, the function samples no traces of its own. Lambda@Edge functions (their role
+    trusts `edgelambda.amazonaws.com`) are not checked: Lambda@Edge does not support X-Ray.
 
     ## Why it matters
     A Lambda function is usually one step of a longer chain (API Gateway, queues, other functions,
@@ -198,7 +218,7 @@ def lambda_no_tracing(function: Resource) -> Iterator[Problem]:
     (the function's role also needs `xray:PutTraceSegments` and `xray:PutTelemetryRecords`.)
     """
     tracing = blocks(function.body, "tracing_config")
-    if tracing is UNKNOWN:
+    if tracing is UNKNOWN or _runs_at_edge(function, index):
         return
     if not tracing:
         yield Problem(

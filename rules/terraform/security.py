@@ -12,7 +12,7 @@ from typing import Any
 from prodready.index import Index
 from prodready.model import ABSENT, UNKNOWN, Level, Problem, Resource
 from prodready.registry import rule
-from prodready.terraform import blocks, boolean, each_block, value
+from prodready.terraform import address_kind, blocks, boolean, each_block, value
 
 # --- reading values --------------------------------------------------------------------------------
 
@@ -79,7 +79,7 @@ def _encryption_configurations(bucket: Resource, index: Index) -> list[Resource]
     found = list(referring)
     for configuration in index.in_configuration(bucket, _SSE_CONFIGURATION):
         if configuration in referring or any(
-            ref.startswith("aws_s3_bucket.") for ref in configuration.references
+            address_kind(ref) == "aws_s3_bucket" for ref in configuration.references
         ):
             continue
         target = value(configuration.body, "bucket")

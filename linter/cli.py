@@ -123,12 +123,12 @@ def _scan_options(command):
             "--jobs",
             type=click.IntRange(min=1),
             default=None,
-            help="Parse Terraform in this many processes.  [default: all cores]",
+            help="Parse Terraform in this many processes, and run this many helm or kustomize renders at once.  [default: all cores]",
         ),
         click.option(
             "--no-cache",
             is_flag=True,
-            help="Parse every Terraform file and render every chart and kustomization again instead of using the caches.",
+            help="Parse and instantiate Terraform and render every chart and kustomization again instead of using the caches.",
         ),
         click.option(
             "--helm-values",

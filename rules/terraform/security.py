@@ -70,17 +70,30 @@ def _sse_algorithms(body: Any, prefix: tuple) -> list[tuple[tuple, Any]] | Any:
     return found
 
 
+def _loose_encryption_configurations(index: Index) -> dict[str, list[Resource]]:
+    """Per Terraform configuration, the encryption configurations that reference no `aws_s3_bucket`:
+    each may name any bucket of its configuration by its literal name."""
+    found: dict[str, list[Resource]] = {}
+    for configuration in index.of_kind(_SSE_CONFIGURATION):
+        if configuration.instance is not None and not any(
+            address_kind(ref) == "aws_s3_bucket" for ref in configuration.references
+        ):
+            found.setdefault(configuration.instance.configuration, []).append(configuration)
+    return found
+
+
 def _encryption_configurations(bucket: Resource, index: Index) -> list[Resource] | Any:
     """The `aws_s3_bucket_server_side_encryption_configuration` resources of the bucket's module that
     apply to it: those referencing it, and those naming it by its literal name. UNKNOWN when one names
     an unknown bucket without referencing any `aws_s3_bucket`: it may be this one."""
     name = value(bucket.body, "bucket")
-    referring = index.referrers(bucket, _SSE_CONFIGURATION)
-    found = list(referring)
-    for configuration in index.in_configuration(bucket, _SSE_CONFIGURATION):
-        if configuration in referring or any(
-            address_kind(ref) == "aws_s3_bucket" for ref in configuration.references
-        ):
+    found = index.referrers(bucket, _SSE_CONFIGURATION)
+    if bucket.instance is None:
+        return found
+    referring = {id(configuration) for configuration in found}
+    loose = index.derived(_loose_encryption_configurations).get(bucket.instance.configuration, [])
+    for configuration in loose:
+        if id(configuration) in referring:
             continue
         target = value(configuration.body, "bucket")
         if target is UNKNOWN:

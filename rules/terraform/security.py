@@ -103,6 +103,37 @@ def _encryption_configurations(bucket: Resource, index: Index) -> list[Resource]
     return found
 
 
+# Log deliveries that write only to buckets encrypted with SSE-S3: load balancers' access logs (through
+# their service principal or the region's ELB account) and S3 server access logs.
+_SSE_S3_ONLY_DELIVERIES = {"logdelivery.elasticloadbalancing.amazonaws.com", "logging.s3.amazonaws.com"}
+_POLICY_DOCUMENT = "data.aws_iam_policy_document"
+
+
+def _receives_sse_s3_only_logs(bucket: Resource, index: Index) -> bool:
+    """Whether the bucket's policy lets a log delivery that cannot write to a KMS-encrypted bucket write
+    to it, in its own statements or in the policy documents they are built from."""
+    pending = [
+        document
+        for policy in index.referrers(bucket, "aws_s3_bucket_policy")
+        for document in index.referenced(policy, _POLICY_DOCUMENT)
+    ]
+    seen: set[int] = set()
+    while pending:
+        document = pending.pop()
+        if id(document) in seen:
+            continue
+        seen.add(id(document))
+        if any(address_kind(ref) == "data.aws_elb_service_account" for ref in document.references):
+            return True
+        for _, statement in each_block(document.body, "statement"):
+            for _, principals in each_block(statement, "principals"):
+                identifiers = value(principals, "identifiers")
+                if isinstance(identifiers, list) and _SSE_S3_ONLY_DELIVERIES & set(map(str, identifiers)):
+                    return True
+        pending += index.referenced(document, _POLICY_DOCUMENT)
+    return False
+
+
 @rule("PR750", "s3-no-kms", Level.NOTE, section=10, kinds={"aws_s3_bucket"})
 def s3_no_kms(bucket: Resource, index: Index) -> Iterator[Problem]:
     """An S3 bucket's default encryption is not a KMS key.
@@ -112,7 +143,9 @@ def s3_no_kms(bucket: Resource, index: Index) -> Iterator[Problem]:
     Both ways of writing it count: the AWS provider v3 inline `server_side_encryption_configuration`
     block and the v4+ `aws_s3_bucket_server_side_encryption_configuration` resource that references the
     bucket (or names it literally). A bucket with no configuration at all, or with `AES256`, is reported;
-    an algorithm that is unknown (a variable without default, say) is not.
+    an algorithm that is unknown (a variable without default, say) is not. Neither is a bucket whose
+    policy lets load balancers deliver access logs to it (their service principal, or the region's ELB
+    account) or S3 deliver server access logs: those deliveries write only to SSE-S3 buckets.
 
     ## Why it matters
     Since 2023 AWS encrypts every new object with SSE-S3 (`AES256`) by default, which is why this is a
@@ -142,6 +175,8 @@ def s3_no_kms(bucket: Resource, index: Index) -> Iterator[Problem]:
       # bucket_key_enabled = true keeps the KMS request cost down
     ```
     """
+    if _receives_sse_s3_only_logs(bucket, index):
+        return
     found: list[tuple[Resource, tuple, Any]] = []
     inline = blocks(bucket.body, "server_side_encryption_configuration")
     if inline is UNKNOWN:

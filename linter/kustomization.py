@@ -20,6 +20,12 @@ class Kustomization:
     remote: list[str] = field(default_factory=list)  # references to URLs, never fetched
 
 
+# The annotations `kustomize build` writes with `buildMetadata: [originAnnotations, transformerAnnotations]`:
+# the file each object came from, and the kustomizations whose patches and transformers changed it.
+ORIGIN_ANNOTATION = "config.kubernetes.io/origin"
+TRANSFORMATIONS_ANNOTATION = "alpha.config.kubernetes.io/transformations"
+
+
 def kustomization_file(directory: str) -> str | None:
     for name in KUSTOMIZATION_FILES:
         path = os.path.join(directory, name)

@@ -22,13 +22,13 @@ from prodready import helm
 from prodready.callers import at_caller, merge_instances
 from prodready.helm import dependency_position
 from prodready.kubernetes import dig, mapping
+from prodready.kustomization import ORIGIN_ANNOTATION
 from prodready.model import Finding, KeyPath, Location, Positions, RelatedLocation, Resource
 from prodready.patches import Overlays
 from prodready.sources import lines_of
 
 _SKIPPED_DIRECTORIES = {"node_modules", "vendor"}
 _ORIGIN_PATH = re.compile(r"^path:\s*['\"]?([^'\"\n]+?)['\"]?\s*$", re.MULTILINE)
-ORIGIN_ANNOTATION = "config.kubernetes.io/origin"
 
 
 def _display(path: str) -> str:
@@ -132,8 +132,7 @@ class Origins:
             if values is not None:
                 return values, [RelatedLocation(location, "template")]
             return location, []
-        annotations = mapping(resource.metadata.get("annotations"))
-        origin = annotations.get(ORIGIN_ANNOTATION)
+        origin = resource.build_annotation(ORIGIN_ANNOTATION)
         if isinstance(origin, str) and "repo:" not in origin:
             match = _ORIGIN_PATH.search(origin)
             source = self._origin_file(match.group(1)) if match else None

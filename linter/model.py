@@ -190,6 +190,9 @@ class Resource:
     references: frozenset[str] = frozenset()  # Terraform addresses this resource mentions
     helm_source: str | None = None  # `<chart>/templates/<file>` from helm's `# Source:` comment
     instance: TerraformInstance | None = None
+    # What `kustomize build` records of where an object came from, taken out of the annotations of
+    # what prodready rendered, so that rules and custom checks see the object as it is deployed.
+    build_metadata: dict[str, str] = field(default_factory=dict)
 
     @property
     def group(self) -> str | None:
@@ -227,6 +230,14 @@ class Resource:
     def metadata(self) -> dict:
         metadata = self.body.get("metadata")
         return metadata if isinstance(metadata, dict) else {}
+
+    def build_annotation(self, key: str) -> Any:
+        """A `kustomize build` annotation: from what prodready took out of a rendered object, or as
+        written in rendered output given to it."""
+        if key in self.build_metadata:
+            return self.build_metadata[key]
+        annotations = self.metadata.get("annotations")
+        return annotations.get(key) if isinstance(annotations, dict) else None
 
     def locate(self, path: KeyPath) -> Location:
         return self.positions.locate(self.body, path, self.start)

@@ -11,10 +11,9 @@ import os
 from typing import Any
 
 from prodready.kubernetes import dig, mapping, sequence
+from prodready.kustomization import TRANSFORMATIONS_ANNOTATION
 from prodready.model import KeyPath, Location, Positions, Resource
 from prodready.sources import lines_of
-
-TRANSFORMATIONS_ANNOTATION = "alpha.config.kubernetes.io/transformations"
 
 # list field → the key its items merge on in a strategic merge patch
 _MERGE_KEYS = {
@@ -95,7 +94,7 @@ def _transformations(resource: Resource) -> list[str]:
     """The kustomization files named in the transformations annotation, in the order they ran."""
     from prodready.sources.yaml import InvalidYaml, parse_documents
 
-    text = mapping(resource.metadata.get("annotations")).get(TRANSFORMATIONS_ANNOTATION)
+    text = resource.build_annotation(TRANSFORMATIONS_ANNOTATION)
     if not isinstance(text, str):
         return []
     try:

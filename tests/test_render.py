@@ -222,3 +222,21 @@ def test_a_chart_whose_output_is_among_the_scanned_files_is_not_rendered_again(m
         "shop/charts/cache/templates/statefulset.yaml",  # the templates: the values are not known
         "shop/templates/deployment.yaml",
     ]
+
+
+def test_checks_see_rendered_objects_without_the_build_annotations_prodready_asked_for(tmp_path) -> None:
+    needs("kubectl")
+    config = tmp_path / ".prodready.yaml"
+    config.write_text(
+        "checks:\n  ACME001:\n    name: annotations-allowed\n    level: warning\n    section: 3\n"
+        "    target: apps/Deployment\n    message: only the allowed annotations\n"
+        "    description: Deployments carry only the annotations the platform knows.\n"
+        "    schema:\n      properties:\n        metadata:\n          properties:\n"
+        "            annotations: {propertyNames: {enum: [team]}}\n"
+    )
+    overlay = RENDER / "kustomize" / "overlays" / "prod"
+    result = CliRunner().invoke(
+        main, ["scan", "--config", str(config), "--no-cache", "--select", "ACME001,PR202", str(overlay)]
+    )
+    assert "ACME001" not in result.output
+    assert "PR202" in result.output  # the overlay still renders and is located

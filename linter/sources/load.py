@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from prodready.kustomization import ORIGIN_ANNOTATION, TRANSFORMATIONS_ANNOTATION
 from prodready.model import INVALID_INPUT, STDIN, Location, Notification, Problem, Resource, SuppressionMark
 from prodready.sources import suppression_comments
 
@@ -123,10 +124,20 @@ def load_yaml(
 
 
 def load_rendered(name: str, data: bytes) -> Loaded:
-    """The manifests a chart or kustomization rendered to, read as one file named `name`."""
+    """The manifests a chart or kustomization rendered to, read as one file named `name`; the build
+    annotations prodready asked for move from each object's body to its `build_metadata`."""
     from prodready.sources.yaml import load_manifests
 
     resources, problems = load_manifests(data, name)
+    for resource in resources:
+        annotations = resource.metadata.get("annotations")
+        if not isinstance(annotations, dict):
+            continue
+        for key in (ORIGIN_ANNOTATION, TRANSFORMATIONS_ANNOTATION):
+            if isinstance(annotations.get(key), str):
+                resource.build_metadata[key] = annotations.pop(key)
+        if not annotations:
+            del resource.metadata["annotations"]
     return Loaded(resources, problems, suppression_comments(data, name))
 
 

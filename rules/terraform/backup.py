@@ -121,7 +121,8 @@ def deletion_protection_disabled(store: Resource) -> Iterator[Problem]:
 
     ## What it checks
     An `aws_db_instance` or `aws_rds_cluster` must set `deletion_protection = true`; an
-    `aws_dynamodb_table` must set `deletion_protection_enabled = true`. Both are off by default.
+    `aws_dynamodb_table` must set `deletion_protection_enabled = true`. Both are off by default. Read
+    replicas (`replicate_source_db`) are not checked: deleting one loses no data, which its source holds.
 
     ## Why it matters
     A renamed resource, a wrong workspace or a `terraform destroy` in the wrong directory deletes the
@@ -143,6 +144,8 @@ def deletion_protection_disabled(store: Resource) -> Iterator[Problem]:
       deletion_protection         = true   # aws_db_instance, aws_rds_cluster
     ```
     """
+    if is_read_replica(store):
+        return
     attribute = "deletion_protection_enabled" if store.kind == "aws_dynamodb_table" else "deletion_protection"
     protection = value(store.body, attribute)
     if protection is ABSENT:

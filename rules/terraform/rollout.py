@@ -16,7 +16,8 @@ def ecs_no_rollback(service: Resource) -> Iterator[Problem]:
 
     ## What it checks
     An `aws_ecs_service` using the ECS deployment controller (no `deployment_controller` block, or
-    `type = "ECS"`) must have `deployment_circuit_breaker { enable = true, rollback = true }`. Services
+    `type = "ECS"`) must have `deployment_circuit_breaker { enable = true, rollback = true }`, or roll back
+    on CloudWatch alarms with `alarms { enable = true, rollback = true, alarm_names = [...] }`. Services
     deployed by CodeDeploy or an external controller are not checked: their rollback lives there.
 
     ## Why it matters
@@ -50,13 +51,19 @@ def ecs_no_rollback(service: Resource) -> Iterator[Problem]:
     controller = value(body, "deployment_controller", "type")
     if controller is UNKNOWN or (isinstance(controller, str) and controller.upper() != "ECS"):
         return
+    alarms = blocks(body, "alarms")
+    if alarms is UNKNOWN or any(
+        boolean(value(block, "enable")) is not False and boolean(value(block, "rollback")) is not False
+        for block in alarms
+    ):
+        return  # alarms that roll a deployment back, or may
     breakers = blocks(body, "deployment_circuit_breaker")
     if breakers is UNKNOWN:
         return
     if not breakers:
         yield Problem(
             f"{service.address} has no deployment circuit breaker: a release whose tasks fail to start is "
-            "retried forever and never rolled back",
+            "never rolled back, ECS keeps launching them until someone steps in",
             service,
             ("deployment_circuit_breaker",),
         )
@@ -67,7 +74,7 @@ def ecs_no_rollback(service: Resource) -> Iterator[Problem]:
     if boolean(enable) is not True:
         yield Problem(
             f"{service.address} disables its deployment circuit breaker: a release whose tasks fail to start "
-            "is retried forever and never rolled back",
+            "is never rolled back, ECS keeps launching them until someone steps in",
             service,
             ("deployment_circuit_breaker", 0, "enable"),
         )

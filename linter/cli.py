@@ -323,16 +323,25 @@ def _run_scan(
 def scan(
     output_format, output, fail_level, color, statistics, baseline, show_suppressed, **scan_arguments
 ) -> None:
-    """Scan manifests and report what is not production-ready.
+    """Scan manifests, charts, Kustomize trees and Terraform, and report what is not production-ready.
 
     PATHS are files and directories, or - for standard input (YAML). Directories are searched
-    recursively for Kubernetes manifests (.yaml, .yml, .json) and Terraform (.tf, .tfvars; each directory
-    is one module); hidden directories are skipped. Without PATHS, the current directory is scanned. A
-    directory holding Chart.yaml is a Helm chart: its templates/ are scanned only once rendered.
+    recursively; hidden directories are skipped. Without PATHS, the current directory is scanned.
 
-    Findings in `helm template` output point at the chart's template when it is found below the scanned
-    directories, the current directory or --chart-root; likewise Kustomize output built with
-    `buildMetadata: [originAnnotations]` points at the origin files.
+    \b
+    - Kubernetes manifests: .yaml, .yml, .json.
+    - A directory holding Chart.yaml is a Helm chart, rendered offline with
+      your helm (or in-process with prodready[helm] where there is no helm);
+      findings point at the values key or the template line.
+    - A kustomization that no other scanned one uses is a root, built with
+      kustomize or kubectl kustomize; findings point at the patch,
+      kustomization or base line.
+    - Terraform: .tf, .tfvars; each directory is a module. Module calls are
+      instantiated with the caller's arguments, per count/for_each instance;
+      findings about a called module point at the caller's argument or call.
+
+    `helm template` or `kustomize build` output piped in points back at the chart's templates (found
+    below the scanned directories, the current directory or --chart-root) or at the origin files.
 
     Settings come from .prodready.yaml or [tool.prodready] in pyproject.toml, the closest one above the
     scanned paths (see `prodready config`); options given here win.
@@ -340,6 +349,7 @@ def scan(
     \b
     Examples:
       prodready scan deploy/
+      prodready scan charts/ overlays/ --helm-ci-values
       helm template ./chart | prodready scan -
       kubectl kustomize overlays/prod | prodready scan - --format sarif -o prodready.sarif
       prodready scan k8s/ --select PR3 --ignore PR305 --fail-level error

@@ -58,10 +58,12 @@ from prodready.sources.terraform import (
 # underscore (`aws_s3_bucket`), which also tells them from `for` and `dynamic` iterators.
 _NOT_RESOURCES = {"var", "local", "each", "count", "self", "path", "terraform", "module", "data"}
 
-# How deep module calls may nest, and how many instances one count or for_each may make: real
-# configurations stay far below both; past them the instances are unknown.
+# How deep module calls may nest, how many instances one count or for_each may make, and how many module
+# and resource instances one configuration may make (nested counts multiply): real configurations stay
+# far below all three; past them the instances are unknown.
 MAX_DEPTH = 16
 MAX_INSTANCES = 10_000
+MAX_CONFIGURATION_INSTANCES = 100_000
 
 _KINDS = {"resource": lambda labels: labels[0], "data": lambda labels: f"data.{labels[0]}"}
 
@@ -179,6 +181,25 @@ class _Configuration:
         self.root = root
         self.result = result
         self.shared = shared
+        self.instances_left = MAX_CONFIGURATION_INSTANCES
+
+    def instances(self, block: Block, evaluator: Evaluator) -> list[tuple[str, dict]] | None:
+        """The instances a block makes (see `_instances`); None, unknown, once the configuration has made
+        as many as it may."""
+        made = _instances(block, evaluator, {})
+        if made is not None and len(made) > self.instances_left:
+            if self.instances_left >= 0:
+                self.result.notifications.append(
+                    Notification(
+                        f"the configuration in {self.root} makes more than {MAX_CONFIGURATION_INSTANCES:,} "
+                        "module and resource instances: those past that many are not checked"
+                    )
+                )
+            self.instances_left = -1
+            return None
+        if made is not None:
+            self.instances_left -= len(made)
+        return made
 
     def shape(self, directory: str) -> _Shape:
         shapes = self.shared.shapes
@@ -371,7 +392,7 @@ class _ModuleInstance:
             )
             return None
         several = "count" in block.attributes or "for_each" in block.attributes
-        made = _instances(block, self.evaluator, {})
+        made = configuration.instances(block, self.evaluator)
         known = self.known and made is not None
         children = []
         for key, bindings in made if made is not None else [_UNKNOWN_INSTANCE]:
@@ -616,7 +637,7 @@ class _ModuleInstance:
                 yield from child.resources()
 
     def _resource_instances(self, module_file: ModuleFile, block: Block) -> Iterator[Resource]:
-        made = _instances(block, self.evaluator, {})
+        made = self.configuration.instances(block, self.evaluator)
         if made == []:
             return
         known = self.known and made is not None

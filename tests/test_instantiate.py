@@ -112,6 +112,24 @@ def test_a_module_that_calls_itself_is_an_error_naming_the_calls(tmp_path, monke
     assert finding.message == "module call chain module.loop → module.again calls itself; not instantiated"
 
 
+def test_counts_that_multiply_across_nested_calls_stop_at_the_configuration_bound(tmp_path, monkeypatch):
+    # 40 × 40 × 40 × 40 queues would be 2.5 million instances: gigabytes, minutes.
+    files = {"main.tf": 'module "a" {\n  source = "./m1"\n  count  = 40\n}\n'}
+    for level in range(1, 5):
+        files[f"m{level}/main.tf"] = 'resource "aws_sqs_queue" "q" {\n  name = "q"\n}\n' + (
+            f'module "next" {{\n  source = "../m{level + 1}"\n  count  = 40\n}}\n' if level < 4 else ""
+        )
+    write(tmp_path, files)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(prodready.instantiate, "MAX_CONFIGURATION_INSTANCES", 2_000)
+    result = scan(["."], ScanOptions(select=["PR150"], cache=False, jobs=1))
+    assert [n.message for n in result.notifications if "instances" in n.message] == [
+        "the configuration in . makes more than 2,000 module and resource instances: "
+        "those past that many are not checked"
+    ]
+    assert result.resources < 10_000
+
+
 def test_a_called_module_is_judged_only_through_its_callers(tmp_path, monkeypatch):
     child = DATABASE.replace("skip_final_snapshot = true", "skip_final_snapshot = var.skip").replace(
         'variable "name"', 'variable "skip" {\n  default = true\n}\nvariable "name"'

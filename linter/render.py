@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from prodready import embedded_helm
+from prodready import DEFAULT_MAX_FILE_SIZE_MB, embedded_helm
 from prodready.discover import Unit
 from prodready.helm import dependency_position
 from prodready.kustomization import KUSTOMIZATION_FILES
@@ -36,6 +36,7 @@ class RenderOptions:
     ci_values: bool = False  # also render each chart with each of its ci/*-values.yaml (chart-testing)
     jobs: int = 1
     cache: bool = True
+    max_size: int = DEFAULT_MAX_FILE_SIZE_MB * 2**20  # larger rendered output is reported, not read
 
 
 @dataclass
@@ -342,8 +343,15 @@ def render(units: list[Unit], options: RenderOptions) -> list[Rendering]:
             )
             return rendering
         if unit.kind == "helm":
-            return _render_chart(unit, variant, options, engine)
-        return _render_kustomization(unit, options, engine)
+            rendering = _render_chart(unit, variant, options, engine)
+        else:
+            rendering = _render_kustomization(unit, options, engine)
+        if rendering.data is not None and len(rendering.data) > options.max_size:
+            size, limit = len(rendering.data) / 2**20, options.max_size / 2**20
+            message = f"rendered output is {size:.3g} MB, over the {limit:.3g} MB limit (--max-file-size)"
+            rendering.data = None
+            rendering.problems.append((INVALID_INPUT, Problem(message, location=Location(unit.file, 1, 1))))
+        return rendering
 
     jobs: list[tuple[Unit, str | None]] = []
     for unit in units:

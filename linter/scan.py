@@ -134,6 +134,7 @@ def scan(
         ci_values=options.helm_ci_values,
         jobs=options.jobs,
         cache=options.cache,
+        max_size=options.size_limit,
     )
     with ThreadPoolExecutor(max_workers=1) as background:
         pending = background.submit(render, discovery.units, render_options)

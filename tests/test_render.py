@@ -240,3 +240,12 @@ def test_checks_see_rendered_objects_without_the_build_annotations_prodready_ask
     )
     assert "ACME001" not in result.output
     assert "PR202" in result.output  # the overlay still renders and is located
+
+
+def test_rendered_output_over_the_size_limit_is_reported_not_read(monkeypatch) -> None:
+    needs("helm")
+    monkeypatch.chdir(RENDER / "chart")
+    result = CliRunner().invoke(main, ["scan", "shop", "--no-cache", "--max-file-size", "0.001"])
+    assert result.exit_code == 2
+    assert "shop/Chart.yaml:1:1: error PR001 invalid-input: rendered output is " in result.output
+    assert "MB, over the 0.000999 MB limit (--max-file-size)" in result.output

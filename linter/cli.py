@@ -109,7 +109,7 @@ def _scan_options(command):
             type=click.FloatRange(min=0, max=MAX_FILE_SIZE_MB, min_open=True),
             default=None,
             metavar="MB",
-            help=f"Files larger than this are reported (PR001), not read.  [default: {DEFAULT_MAX_FILE_SIZE_MB}]",
+            help=f"Files, and rendered charts and kustomizations, larger than this are reported (PR001), not read.  [default: {DEFAULT_MAX_FILE_SIZE_MB}]",
         ),
         click.option(
             "--var-file",

@@ -249,3 +249,21 @@ def test_rendered_output_over_the_size_limit_is_reported_not_read(monkeypatch) -
     assert result.exit_code == 2
     assert "shop/Chart.yaml:1:1: error PR001 invalid-input: rendered output is " in result.output
     assert "MB, over the 0.000999 MB limit (--max-file-size)" in result.output
+
+
+def test_fingerprints_of_rendered_findings_survive_template_lines_moving(monkeypatch, tmp_path) -> None:
+    needs("helm")
+    shutil.copytree(RENDER / "chart" / "shop", tmp_path / "shop")
+    monkeypatch.chdir(tmp_path)
+
+    def findings():
+        result = scan(["shop"], ScanOptions(select=["PR201", "PR301"], cache=False, jobs=1))
+        return [(f.fingerprint, f.location.file, f.location.line) for f in result.findings]
+
+    before = findings()
+    template = tmp_path / "shop" / "templates" / "deployment.yaml"
+    template.write_text("{{/* two lines */}}\n{{/* above */}}\n" + template.read_text())
+    after = findings()
+    assert [fingerprint for fingerprint, *_ in before] == [fingerprint for fingerprint, *_ in after]
+    moved = [(b[2], a[2]) for b, a in zip(before, after) if b[1].endswith("deployment.yaml")]
+    assert moved and all(line + 2 == moved_line for line, moved_line in moved)

@@ -92,6 +92,19 @@ def boolean(found: Any) -> bool | None | Any:
 _MODULE_PREFIX = re.compile(r'^(?:module\.[^.\[]+(?:\[(?:"[^"]*"|[^\]]*)\])?\.)*')
 
 
+def principal_identifiers(document: Any) -> set[str]:
+    """The principals an `aws_iam_policy_document`'s statements name (`principals { identifiers = [...] }`),
+    those that are known."""
+    return {
+        identifier
+        for _, statement in each_block(document, "statement")
+        for _, principals in each_block(statement, "principals")
+        if isinstance(identifiers := value(principals, "identifiers"), list)
+        for identifier in identifiers
+        if isinstance(identifier, str)
+    }
+
+
 def tags(body: Any) -> Any:
     """The tags a resource carries: `tags_all` when its provider has `default_tags` (the instantiate
     stage merges them under the resource's own, as the provider does), else its `tags`."""

@@ -8,7 +8,15 @@ from collections.abc import Iterator
 from prodready.index import Index
 from prodready.model import ABSENT, UNKNOWN, Level, Problem, Resource, is_unknown
 from prodready.registry import rule
-from prodready.terraform import blocks, boolean, each_block, may_point_at, number, passed_to_module, value
+from prodready.terraform import (
+    blocks,
+    boolean,
+    may_point_at,
+    number,
+    passed_to_module,
+    principal_identifiers,
+    value,
+)
 
 REQUIRED_CONTROL_PLANE_LOGS = ("api", "audit")
 
@@ -176,11 +184,8 @@ def _runs_at_edge(function: Resource, index: Index) -> bool:
         if isinstance(policy, str) and _EDGE_LAMBDA in policy:
             return True
         for document in index.referenced(role, "data.aws_iam_policy_document"):
-            for _, statement in each_block(document.body, "statement"):
-                for _, principal in each_block(statement, "principals"):
-                    identifiers = value(principal, "identifiers")
-                    if isinstance(identifiers, list) and _EDGE_LAMBDA in identifiers:
-                        return True
+            if _EDGE_LAMBDA in principal_identifiers(document.body):
+                return True
     return False
 
 

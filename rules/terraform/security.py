@@ -12,7 +12,7 @@ from typing import Any
 from prodready.index import Index
 from prodready.model import ABSENT, UNKNOWN, Level, Problem, Resource
 from prodready.registry import rule
-from prodready.terraform import address_kind, blocks, boolean, each_block, value
+from prodready.terraform import address_kind, blocks, boolean, each_block, principal_identifiers, value
 
 # --- reading values --------------------------------------------------------------------------------
 
@@ -125,11 +125,8 @@ def _receives_sse_s3_only_logs(bucket: Resource, index: Index) -> bool:
         seen.add(id(document))
         if any(address_kind(ref) == "data.aws_elb_service_account" for ref in document.references):
             return True
-        for _, statement in each_block(document.body, "statement"):
-            for _, principals in each_block(statement, "principals"):
-                identifiers = value(principals, "identifiers")
-                if isinstance(identifiers, list) and _SSE_S3_ONLY_DELIVERIES & set(map(str, identifiers)):
-                    return True
+        if _SSE_S3_ONLY_DELIVERIES & principal_identifiers(document.body):
+            return True
         pending += index.referenced(document, _POLICY_DOCUMENT)
     return False
 
